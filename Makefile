@@ -1,0 +1,38 @@
+# kb: `make run` serves the sample knowledge base; `make test` runs every test. Both set everything up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+WORKERS ?= 2
+
+.PHONY: run test install install-test clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/kb init
+	$(BIN)/kb serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: install-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python benchmarks/search_bench.py
+
+clean:
+	rm -rf $(VENV) index/gen-* index/current instance .pytest_cache

@@ -1,0 +1,35 @@
+"""kb: a multilingual knowledge-sharing wiki and search service for people who protect migrants."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: configuration, the wiki service, accounts, blueprints, error handlers."""
+    from . import config as settings
+    from .users import UserStore
+    from .web import init_web
+    from .wiki import Wiki
+
+    values = settings.load(config)
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static",
+                instance_path=str(values["KB_INSTANCE_DIR"]))
+    app.config.update(values)
+    app.config["SECRET_KEY"] = values["KB_SECRET_KEY"]
+    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
+    wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
+    users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
+    users.create_all()
+    app.extensions["kb.wiki"] = wiki
+    app.extensions["kb.users"] = users
+    if values["KB_CHECK_INDEX_ON_START"]:
+        if not wiki.index.exists():
+            wiki.rebuild_index()
+        else:
+            wiki.check_index(repair=True)
+    init_web(app)
+    return app

@@ -1,0 +1,64 @@
+"""Every KB_* setting, declared once with its default and help. The README's table is checked against this."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("KB_CONTENT_DIR", "./content", "Folder of Markdown notes; its own git repository."),
+    Setting("KB_INDEX_DIR", "./index", "Folder of the Whoosh search index (generated, rebuildable)."),
+    Setting("KB_INSTANCE_DIR", "./instance", "Folder for the database and the generated secret key."),
+    Setting("KB_DATABASE_URL", "", "SQLAlchemy URL of the accounts database; default SQLite in the instance folder."),
+    Setting("KB_SECRET_KEY", "", "Key that signs sessions; generated once into the instance folder if unset."),
+    Setting("KB_ADMIN_PASSWORD", "", "Password of the first admin account created by `kb init`; random if unset."),
+    Setting("KB_TRUST_PROXY", "", "Set to 1 behind a reverse proxy to honour X-Forwarded-Proto/-For/-Host."),
+    Setting("KB_CHECK_INDEX_ON_START", "1", "Compare the index with content/ at start and repair drift (0 to skip)."),
+)
+
+
+def _secret_key(instance: Path) -> str:
+    path = instance / "secret_key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)  # first process wins; the others read its key
+        except FileExistsError:
+            pass
+        os.unlink(tmp)
+        return path.read_text(encoding="utf-8").strip()
+
+
+def load(overrides: dict | None = None, environ=None) -> dict:
+    """The app configuration: defaults, then the environment, then the overrides mapping."""
+    env = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values = {s.name: overrides.get(s.name, env.get(s.name) or s.default) for s in SETTINGS}
+    for key in ("KB_CONTENT_DIR", "KB_INDEX_DIR", "KB_INSTANCE_DIR"):
+        values[key] = Path(values[key]).expanduser().resolve()
+    if not values["KB_DATABASE_URL"]:
+        values["KB_DATABASE_URL"] = f"sqlite:///{values['KB_INSTANCE_DIR'] / 'kb.sqlite'}"
+    if not values["KB_SECRET_KEY"]:
+        values["KB_SECRET_KEY"] = _secret_key(values["KB_INSTANCE_DIR"])
+    values["KB_TRUST_PROXY"] = str(values["KB_TRUST_PROXY"]).lower() in ("1", "true", "yes", "on")
+    values["KB_CHECK_INDEX_ON_START"] = str(values["KB_CHECK_INDEX_ON_START"]).lower() in ("1", "true", "yes", "on")
+    for k, v in overrides.items():
+        if k not in values:
+            values[k] = v  # Flask settings such as TESTING pass straight through
+    return values

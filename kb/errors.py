@@ -1,0 +1,52 @@
+"""Domain errors. They carry no HTTP knowledge; the web layer maps them once."""
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base class of every error kb reports to a user."""
+
+
+class NoteNotFound(KbError):
+    """No note by that slug, or none the reader may see (the two are never told apart)."""
+
+
+class InvalidSlug(KbError):
+    """A slug that breaks the slug rules."""
+
+
+class InvalidNote(KbError):
+    """A note whose front matter or body is invalid; ``problems`` lists (field, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = ""):
+        self.problems = list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(where + "; ".join(f"{f}: {m}" for f, m in self.problems))
+
+
+class EditConflict(KbError):
+    """The note changed since the revision the edit started from."""
+
+    def __init__(self, slug: str, base: str | None, current: str | None):
+        self.slug, self.base, self.current = slug, base, current
+        super().__init__(f"{slug} changed since revision {base or '(none)'}; it is now at {current}")
+
+
+class NoteExists(KbError):
+    """A new note would overwrite an existing one."""
+
+
+class PermissionDenied(KbError):
+    """The user may read the note but not do this to it."""
+
+
+class StorageError(KbError):
+    """The content store could not be written (disk full, read-only, ...); nothing was changed."""
+
+
+class RevisionNotFound(KbError):
+    """No such revision of that note."""
+
+
+class TaxonomyError(KbError):
+    """content/taxonomy.yml is missing or malformed."""

@@ -1,0 +1,126 @@
+"""History in git: init, commit, log, show, last revisions. The only module that runs git."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RevisionNotFound, StorageError
+
+_REV_RE = re.compile(r"^[0-9a-f]{7,40}$")
+_SEP = "\x1f"
+_SYSTEM = ("kb", "kb@localhost")
+
+
+@dataclass(frozen=True)
+class Revision:
+    id: str
+    author: str
+    email: str
+    date: dt.datetime
+    message: str
+
+
+class History:
+    """A git repository around the content folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _git(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
+               "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": _SYSTEM[0], "GIT_AUTHOR_EMAIL": _SYSTEM[1],
+               "GIT_COMMITTER_NAME": _SYSTEM[0], "GIT_COMMITTER_EMAIL": _SYSTEM[1]}
+        proc = subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True, env=env)
+        if check and proc.returncode != 0:
+            raise StorageError("git " + args[0] + " failed: " + proc.stderr.decode(errors="replace").strip()[:300])
+        return proc
+
+    def is_repo(self) -> bool:
+        return (self.root / ".git").exists()
+
+    def init(self) -> bool:
+        """Create the repository if missing and commit what is there; True when it was created."""
+        if self.is_repo():
+            return False
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._git("init", "-q", "-b", "main")
+        self._git("config", "user.name", _SYSTEM[0])
+        self._git("config", "user.email", _SYSTEM[1])
+        self._git("add", "-A")
+        if self._git("diff", "--cached", "--quiet", check=False).returncode != 0:
+            self._git("commit", "-q", "-m", "Initial content")
+        return True
+
+    def commit(self, paths: list[str], message: str, author: str = "kb", email: str | None = None) -> str | None:
+        """Stage the given paths (added, changed or removed) and commit; return the commit id, None if no change."""
+        self._git("add", "-A", "--", *paths)
+        if self._git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
+            return None
+        email = email or f"{re.sub(r'[^A-Za-z0-9._-]', '', author) or 'kb'}@kb.invalid"
+        self._git("commit", "-q", "--no-verify", "-m", message or "Update", f"--author={_clean(author)} <{email}>",
+                  "--", *paths)
+        return self.head()
+
+    def head(self) -> str | None:
+        proc = self._git("rev-parse", "--verify", "-q", "HEAD", check=False)
+        return proc.stdout.decode().strip() or None
+
+    def last_revision(self, path: str) -> str | None:
+        """The id of the last commit that changed the file."""
+        proc = self._git("log", "-1", "--format=%H", "--", path, check=False)
+        return proc.stdout.decode().strip() or None
+
+    def log(self, path: str | None = None, limit: int = 100) -> list[Revision]:
+        """Revisions, newest first (following renames when a path is given)."""
+        args = ["log", f"-n{int(limit)}", f"--format=%H{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%B%x1e"]
+        if path:
+            args += ["--follow", "--", path]
+        proc = self._git(*args, check=False)
+        out = []
+        for record in proc.stdout.decode("utf-8", errors="replace").split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            rev, author, email, date, message = record.split(_SEP, 4)
+            out.append(Revision(rev, author, email, dt.datetime.fromisoformat(date), message.strip()))
+        return out
+
+    def show(self, revision: str, path: str) -> bytes:
+        """The file as it was at a revision; RevisionNotFound if the id or file is unknown there."""
+        if not _REV_RE.match(revision or ""):
+            raise RevisionNotFound(revision)
+        proc = self._git("show", f"{revision}:{path}", check=False)
+        if proc.returncode != 0:
+            raise RevisionNotFound(revision)
+        return proc.stdout
+
+    def last_changes(self) -> dict[str, tuple[str, dt.datetime]]:
+        """For every file: the last commit that changed it and its date, in one pass over the log."""
+        proc = self._git("log", "--format=%x1e%H %ct", "--name-only", "--no-renames", check=False)
+        seen: dict[str, tuple[str, dt.datetime]] = {}
+        for block in proc.stdout.decode("utf-8", errors="replace").split("\x1e"):
+            lines = [ln for ln in block.split("\n") if ln]
+            if not lines:
+                continue
+            rev, ts = lines[0].split(" ")
+            when = dt.datetime.fromtimestamp(int(ts), dt.timezone.utc)
+            for name in lines[1:]:
+                seen.setdefault(name, (rev, when))
+        return seen
+
+    def changed_files(self, since: str | None) -> list[str] | None:
+        """Files changed between a commit and HEAD; None when it cannot be told (then check everything)."""
+        if not since:
+            return None
+        proc = self._git("diff", "--name-only", since, "HEAD", check=False)
+        if proc.returncode != 0:
+            return None
+        return [ln for ln in proc.stdout.decode().split("\n") if ln]
+
+
+def _clean(name: str) -> str:
+    return re.sub(r"[<>\n\r]", "", name).strip() or "kb"

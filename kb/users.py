@@ -1,0 +1,444 @@
+"""Accounts, roles, API tokens and the audit log, stored through SQLAlchemy.
+
+No Flask here: ``User`` offers the four members flask-login looks for, and the web layer adapts. Every
+method opens its own short session, so one ``UserStore`` serves many threads, and WAL plus a busy timeout
+(with writes that take SQLite's write lock up front) let several processes share one SQLite file.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, create_engine,
+                        event, func, select, update)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import KbError
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # hashing megabyte "passwords" is a cheap way to burn our CPU
+ROLES = ("admin", "focal_point", "practitioner")
+TOKEN_PREFIX = "kb_"
+LAST_USED_EVERY = timedelta(seconds=60)  # don't turn every API call into a database write
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,39}")  # first character alphanumeric: no "..", no "-x"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class UserError(KbError, ValueError):
+    """Bad input to an account operation; the message is one line a user can act on."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    regions_csv: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+    @property
+    def regions(self) -> list[str]:
+        """Region or country names (taxonomy spelling) a focal point answers for."""
+        return [r for r in (self.regions_csv or "").split(",") if r]
+
+    # flask-login's protocol, without importing it
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """Session id; it changes with session_version, which signs the user out everywhere."""
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username!r} {self.role}>"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(40), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def _clip(value: object, size: int) -> str:
+    return ("" if value is None else str(value))[:size]
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # A write transaction that starts as a read cannot always upgrade under WAL (SQLITE_BUSY without
+    # waiting), so writers take the lock at BEGIN, where busy_timeout applies.
+    write = conn.get_execution_options().get("kb_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class UserStore:
+    """Accounts, tokens and the audit log in one SQLAlchemy database."""
+
+    def __init__(self, database_url: str, valid_places: Iterable[str] = ()):
+        url = make_url(database_url)
+        kwargs: dict = {}
+        if url.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty DB
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(kb_write=True), expire_on_commit=False)
+        self.places = {str(p).casefold(): str(p) for p in valid_places}
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with self._write() as session, session.begin():
+            yield session
+
+    def create_all(self) -> None:
+        with self.engine.execution_options(kb_write=True).begin() as conn:
+            Base.metadata.create_all(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- validation ------------------------------------------------------------------------
+    @staticmethod
+    def _username(username: str) -> str:
+        name = str(username or "").strip().lower()
+        if not _USERNAME.fullmatch(name):
+            raise UserError(f"invalid username {str(username)[:50]!r}: 2-40 letters, digits, '.', '_' or '-',"
+                            " starting with a letter or digit")
+        return name
+
+    @staticmethod
+    def _password(password: str) -> str:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+        if len(password) > MAX_PASSWORD:
+            raise UserError(f"password too long: at most {MAX_PASSWORD} characters")
+        return password
+
+    def _regions(self, role: str, regions: Iterable[str] | str | None) -> str:
+        """The regions_csv to store for this role, regions checked against the taxonomy."""
+        if role not in ROLES:
+            raise UserError(f"unknown role {str(role)[:40]!r}: choose one of {', '.join(ROLES)}")
+        if role != "focal_point":
+            return ""  # only focal points answer for regions
+        if isinstance(regions, str):
+            regions = regions.split(",")
+        out: list[str] = []
+        for raw in regions or ():
+            name = str(raw).strip()
+            if not name:
+                continue
+            if self.places:
+                canonical = self.places.get(name.casefold())
+                if canonical is None:
+                    raise UserError(f"unknown region or country {name[:80]!r}")
+                name = canonical
+            elif "," in name:
+                raise UserError(f"region names cannot contain commas: {name[:80]!r}")
+            if name not in out:
+                out.append(name)
+        if not out:
+            raise UserError("a focal point needs at least one region or country")
+        return ",".join(out)
+
+    @staticmethod
+    def _email(email: str | None) -> str | None:
+        email = (email or "").strip()
+        if not email:
+            return None
+        if len(email) > 254 or not _EMAIL.fullmatch(email):
+            raise UserError(f"invalid email address {email[:80]!r}")
+        return email
+
+    @staticmethod
+    def _locked_user(session: Session, username: str, lock: bool = True) -> User:
+        name = UserStore._username(username)
+        query = select(User).where(User.username == name)
+        user = session.scalars(query.with_for_update() if lock else query).first()
+        if user is None:
+            raise UserError(f"unknown user {name!r}")
+        return user
+
+    @staticmethod
+    def _check_not_last_admin(session: Session, user: User) -> None:
+        if user.role == "admin" and user.active:
+            others = session.scalar(select(func.count(User.id)).where(
+                User.role == "admin", User.active.is_(True), User.id != user.id))
+            if not others:
+                raise UserError(f"{user.username!r} is the last active admin; make another admin first")
+
+    # --- accounts ----------------------------------------------------------------------------
+    def add(self, username: str, password: str, role: str, regions: Iterable[str] = (),
+            display_name: str | None = None, email: str | None = None) -> User:
+        """Create an account; UserError for any bad input or a taken username."""
+        name = self._username(username)
+        regions_csv = self._regions(role, regions)
+        self._password(password)
+        email = self._email(email)
+        if self.by_username(name) is not None:
+            raise UserError(f"username {name!r} is taken")
+        user = User(username=name, display_name=_clip((display_name or "").strip() or name, 80), email=email,
+                    role=role, regions_csv=regions_csv, active=True, session_version=1, created=_now(),
+                    password_hash=generate_password_hash(password, method="scrypt"))  # slow: outside the lock
+        try:
+            with self._writing() as session:
+                session.add(user)
+        except IntegrityError:
+            raise UserError(f"username {name!r} is taken") from None
+        return user
+
+    def get(self, user_id: int) -> User | None:
+        with self._read() as session:
+            return session.get(User, user_id)
+
+    def load_session_user(self, session_id: str) -> User | None:
+        """The user behind a get_id() value, if that session is still valid and the account active."""
+        try:
+            user_id, version = (int(part) for part in str(session_id).split(":"))
+        except ValueError:
+            return None
+        user = self.get(user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+    def by_username(self, username: str) -> User | None:
+        name = str(username or "").strip().lower()
+        if not _USERNAME.fullmatch(name):
+            return None
+        with self._read() as session:
+            return session.scalars(select(User).where(User.username == name)).first()
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user if the password is right and the account active; None otherwise, in similar time."""
+        user = self.by_username(username)
+        password = password if isinstance(password, str) else ""
+        if user is None:
+            check_password_hash(_dummy_hash(), password[:MAX_PASSWORD])
+            return None
+        ok = len(password) <= MAX_PASSWORD and check_password_hash(user.password_hash, password)
+        return user if ok and user.active else None
+
+    def list(self) -> list[User]:
+        with self._read() as session:
+            return list(session.scalars(select(User).order_by(User.username)))
+
+    def count(self) -> int:
+        with self._read() as session:
+            return session.scalar(select(func.count(User.id))) or 0
+
+    def set_role(self, username: str, role: str, regions: Iterable[str] | None = None) -> User:
+        """Change the role; regions None keeps a focal point's current regions."""
+        with self._writing() as session:
+            user = self._locked_user(session, username)
+            regions_csv = self._regions(role, user.regions if regions is None else regions)
+            if role != "admin":
+                self._check_not_last_admin(session, user)
+            user.role, user.regions_csv = role, regions_csv
+        return user
+
+    def set_active(self, username: str, active: bool) -> User:
+        """Enable or disable an account; disabling also ends its sessions for good."""
+        with self._writing() as session:
+            user = self._locked_user(session, username)
+            if not active:
+                self._check_not_last_admin(session, user)
+                if user.active:
+                    user.session_version += 1  # re-enabling must not revive old sessions
+            user.active = bool(active)
+        return user
+
+    def set_password(self, username: str, password: str) -> User:
+        """Set a new password and sign the user out everywhere (session_version changes)."""
+        self._password(password)
+        new_hash = generate_password_hash(password, method="scrypt")
+        with self._writing() as session:
+            user = self._locked_user(session, username)
+            user.password_hash = new_hash
+            user.session_version += 1
+        return user
+
+    def update(self, username: str, *, display_name: str | None = None, email: str | None = None) -> User:
+        """Change display name and/or email; None leaves a field alone, an empty email clears it."""
+        with self._writing() as session:
+            user = self._locked_user(session, username)
+            if display_name is not None:
+                user.display_name = _clip(display_name.strip() or user.username, 80)
+            if email is not None:
+                user.email = self._email(email)
+        return user
+
+    # --- API tokens --------------------------------------------------------------------------
+    def create_token(self, username: str, label: str = "") -> tuple[ApiToken, str]:
+        """A new bearer token: the row (holding only its sha256) and the plaintext, shown once."""
+        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._writing() as session:
+            user = self._locked_user(session, username)
+            if not user.active:
+                raise UserError(f"user {user.username!r} is disabled")
+            token = ApiToken(user_id=user.id, label=_clip((label or "").strip(), 80), created=_now(),
+                             token_hash=hash_token(plaintext), revoked=False)
+            session.add(token)
+        return token, plaintext
+
+    def tokens(self, username: str) -> list[ApiToken]:
+        """The user's tokens, revoked ones included, newest first."""
+        with self._read() as session:
+            user = self._locked_user(session, username, lock=False)
+            return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                        .order_by(ApiToken.id.desc())))
+
+    def revoke_token(self, token_id: int, username: str | None = None) -> None:
+        """Revoke a token; with username, only if that user owns it (else the same 'unknown token')."""
+        try:
+            token_id = int(token_id)
+        except (TypeError, ValueError):
+            raise UserError(f"unknown token {str(token_id)[:40]!r}") from None
+        with self._writing() as session:
+            token = session.get(ApiToken, token_id, with_for_update=True)
+            if token is not None and username is not None:
+                owner = session.get(User, token.user_id)
+                if owner is None or owner.username != str(username).strip().lower():
+                    token = None
+            if token is None:
+                raise UserError(f"unknown token {token_id!r}")
+            token.revoked = True
+
+    def user_for_token(self, token: str) -> User | None:
+        """The active user a bearer token acts as; None if it is unknown, revoked or its user disabled."""
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        with self._read() as session:
+            row = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                                  .where(ApiToken.token_hash == hash_token(token))).first()
+        if row is None:
+            return None
+        api_token, user = row
+        if api_token.revoked or not user.active:
+            return None
+        now = _now()
+        if api_token.last_used is None or now - api_token.last_used >= LAST_USED_EVERY:
+            with self._writing() as session:  # a fresh write, never a read upgraded to one
+                session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used=now))
+        return user
+
+    # --- audit log ---------------------------------------------------------------------------
+    def audit(self, action: str, actor: str = "", target: str = "", detail: str = "", address: str = "") -> None:
+        """Record one event; over-long fields are clipped, never refused."""
+        entry = AuditEntry(at=_now(), action=_clip(action, 40), actor=_clip(actor, 40), target=_clip(target, 300),
+                           detail=_clip(detail, 4000), address=_clip(address, 64))
+        with self._writing() as session:
+            session.add(entry)
+
+    def audit_entries(self, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+        with self._read() as session:
+            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
+                                        .limit(max(0, int(limit))).offset(max(0, int(offset)))))
+
+    def audit_csv(self) -> str:
+        """The whole audit log as CSV (newest first), every cell safe to open in a spreadsheet."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["at", "actor", "action", "target", "detail", "address"])
+        with self._read() as session:
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).yield_per(500):
+                writer.writerow([e.at.isoformat(timespec="seconds")] +
+                                [_spreadsheet_safe(v or "") for v in (e.actor, e.action, e.target, e.detail,
+                                                                      e.address)])
+        return out.getvalue()

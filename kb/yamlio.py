@@ -1,0 +1,41 @@
+"""YAML in and out: the only module that imports yaml. Safe loader only."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class YamlError(ValueError):
+    """The text is not valid YAML."""
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that an impossible date (2026-13-45) stays text for the caller to report."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def load(text: str) -> Any:
+    """Parse YAML with the safe loader; raise YamlError with a one-line reason."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except RecursionError:
+        raise YamlError("nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlError(f"{problem}{where}") from None
+
+
+def dump(data: Any) -> str:
+    """Serialise to block-style YAML, keys in the given order, Unicode kept as is."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)

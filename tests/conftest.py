@@ -1,0 +1,103 @@
+"""Shared fixtures: a real content repository, a real Whoosh index, a real database, the real app.
+
+The expensive parts (git history, index, password hashes) are built once per session into a template
+folder; each test gets its own copy on tmp_path, so tests never share state.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "content"
+CORPUS = ROOT.parent / "shared" / "corpus" / "notes"
+PASSWORD = "correct horse battery staple"
+
+# username -> (role, regions)
+ACCOUNTS = {
+    "admin": ("admin", []),
+    "moussa": ("focal_point", ["Sahel"]),
+    "amina": ("focal_point", ["North Africa"]),
+    "layla": ("focal_point", ["Middle East"]),
+    "pat": ("practitioner", []),
+}
+
+
+def make_content(dest: Path, source: Path = SHIPPED) -> Path:
+    """A content repository with the shipped notes and taxonomy, committed."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git"))
+    from kb.history import History
+    History(dest).init()
+    return dest
+
+
+def site_config(root: Path) -> dict:
+    return {"KB_CONTENT_DIR": str(root / "content"), "KB_INDEX_DIR": str(root / "index"),
+            "KB_INSTANCE_DIR": str(root / "instance"), "TESTING": True}
+
+
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory) -> Path:
+    """content + index + accounts, built once."""
+    from kb import create_app
+    root = tmp_path_factory.mktemp("site")
+    make_content(root / "content")
+    app = create_app(site_config(root))
+    users = app.extensions["kb.users"]
+    for name, (role, regions) in ACCOUNTS.items():
+        users.add(name, PASSWORD, role, regions=regions)
+    app.extensions["kb.wiki"].close()
+    users.dispose()
+    return root
+
+
+@pytest.fixture
+def site(site_template, tmp_path) -> Path:
+    root = tmp_path / "site"
+    shutil.copytree(site_template, root, symlinks=True)
+    return root
+
+
+@pytest.fixture
+def app(site):
+    from kb import create_app
+    app = create_app(site_config(site))
+    yield app
+    app.extensions["kb.wiki"].close()
+    app.extensions["kb.users"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on " + path
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_token(client)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as one of ACCOUNTS: as_user('moussa')."""
+    def sign_in(username: str):
+        resp = login(client, username)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+    return sign_in
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
