@@ -1,0 +1,250 @@
+"""The `kb` command: thin click commands over the service. Exit 0 on success, 1 with a one-line reason."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as settings
+from .errors import KbError
+
+
+def _wiki(ctx: click.Context):
+    from .wiki import Wiki
+    values = ctx.obj["config"]
+    try:
+        return Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
+    except KbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _users(ctx: click.Context):
+    from .users import UserStore
+    wiki = _wiki(ctx)
+    store = UserStore(ctx.obj["config"]["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
+    store.create_all()
+    return store
+
+
+def _fail(exc: Exception):
+    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context):
+    """kb: practice notes on migrant protection, shared across regions."""
+    ctx.obj = {"config": settings.load()}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context):
+    """Create what is missing: content repository, database, admin account, search index."""
+    wiki = _wiki(ctx)
+    if wiki.history.init():
+        click.echo(f"Created the content repository in {wiki.content_dir}")
+    users = _users(ctx)
+    if users.count() == 0:
+        password = os.environ.get("KB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        users.add("admin", password, "admin", display_name="Administrator")
+        if os.environ.get("KB_ADMIN_PASSWORD"):
+            click.echo("Created the account 'admin' with the password from KB_ADMIN_PASSWORD.")
+        else:
+            click.echo(f"Created the account 'admin' with the password: {password}")
+            click.echo("It is shown only this once; change it after signing in.")
+    if not wiki.index.exists():
+        _rebuild(wiki)
+    else:
+        drift = wiki.check_index(repair=True)
+        if not drift.clean:
+            click.echo(f"Index repaired: {len(drift.missing)} missing, {len(drift.stale)} stale, "
+                       f"{len(drift.orphaned)} orphaned.")
+    click.echo("Ready.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int):
+    """Serve kb with gunicorn (a production WSGI server)."""
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--timeout", "60", "kb.wsgi:app"]
+    os.execv(sys.executable, args)
+
+
+@cli.group()
+def index():
+    """Build or check the search index."""
+
+
+def _rebuild(wiki) -> None:
+    total = len(wiki.store.slugs())
+    with click.progressbar(length=total, label="Indexing notes", file=sys.stderr) as bar:
+        count, errors = wiki.rebuild_index(progress=bar.update)
+    for e in errors:
+        click.echo(f"skipped {e}", err=True)
+    click.echo(f"Indexed {count} notes.")
+
+
+@index.command("rebuild")
+@click.pass_context
+def index_rebuild(ctx: click.Context):
+    """Rebuild the index from content/ into a fresh directory, swapped in when complete."""
+    _rebuild(_wiki(ctx))
+
+
+@index.command("check")
+@click.option("--repair", is_flag=True, help="Re-index what drifted.")
+@click.pass_context
+def index_check(ctx: click.Context, repair: bool):
+    """Compare the index with content/: missing, stale and orphaned documents."""
+    drift = _wiki(ctx).check_index(repair=repair)
+    for kind in ("missing", "stale", "orphaned"):
+        for slug in getattr(drift, kind):
+            click.echo(f"{kind}: {slug}")
+    for problem in drift.invalid:
+        click.echo(f"invalid: {problem}", err=True)
+    if drift.clean:
+        click.echo("The index matches content/.")
+    elif repair:
+        click.echo("Repaired.")
+    else:
+        raise click.ClickException("The index differs from content/; run `kb index check --repair`.")
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def import_(ctx: click.Context, paths: tuple[Path, ...]):
+    """Import Markdown files with front matter (files or folders); one commit; the index is updated."""
+    from .importer import count_sources
+    wiki = _wiki(ctx)
+    with click.progressbar(length=count_sources(list(paths)), label="Checking files", file=sys.stderr) as bar:
+        try:
+            report = wiki.import_paths(list(paths), progress=bar.update)
+        except KbError as exc:
+            _fail(exc)
+    for problem in report.errors:
+        click.echo(f"error: {problem}", err=True)
+    click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.errors)} with errors.")
+    if report.errors:
+        sys.exit(1)
+
+
+@cli.group()
+def user():
+    """Manage accounts."""
+
+
+def _password(prompt: bool) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "focal_point", "practitioner"]), required=True)
+@click.option("--region", "regions", multiple=True, help="A region or country (repeatable); focal points need one.")
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str, regions: tuple[str, ...]):
+    """Add an account; the password is read from a prompt or standard input."""
+    from .users import UserError
+    users = _users(ctx)
+    try:
+        u = users.add(name, _password(True), role, regions=list(regions))
+        users.audit("user_add", actor="cli", target=u.username, detail=role)
+    except UserError as exc:
+        _fail(exc)
+    click.echo(f"Added {u.username} ({u.role}{': ' + ', '.join(u.regions) if u.regions else ''}).")
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx: click.Context):
+    """List accounts."""
+    for u in _users(ctx).list():
+        state = "active" if u.active else "disabled"
+        click.echo(f"{u.username}\t{u.role}\t{','.join(u.regions)}\t{state}")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.pass_context
+def user_disable(ctx: click.Context, name: str):
+    """Disable an account (it can no longer sign in or use tokens)."""
+    from .users import UserError
+    users = _users(ctx)
+    try:
+        users.set_active(name, False)
+        users.audit("user_disable", actor="cli", target=name)
+    except UserError as exc:
+        _fail(exc)
+    click.echo(f"Disabled {name}.")
+
+
+@user.command("set-role")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "focal_point", "practitioner"]), required=True)
+@click.option("--region", "regions", multiple=True)
+@click.pass_context
+def user_set_role(ctx: click.Context, name: str, role: str, regions: tuple[str, ...]):
+    """Change an account's role and regions."""
+    from .users import UserError
+    users = _users(ctx)
+    try:
+        u = users.set_role(name, role, list(regions))
+        users.audit("role", actor="cli", target=name, detail=f"{role} {','.join(u.regions)}")
+    except UserError as exc:
+        _fail(exc)
+    click.echo(f"{u.username} is now {u.role}{': ' + ', '.join(u.regions) if u.regions else ''}.")
+
+
+@cli.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--label", default="")
+@click.pass_context
+def token_create(ctx: click.Context, name: str, label: str):
+    """Issue an API token for a user; it is printed alone on the last line, and only once."""
+    from .users import UserError
+    users = _users(ctx)
+    try:
+        row, plain = users.create_token(name, label)
+        users.audit("token_create", actor="cli", target=name, detail=f"token {row.id}")
+    except UserError as exc:
+        _fail(exc)
+    click.echo(f"Token {row.id} for {name} (store it now; it is not shown again):")
+    click.echo(plain)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int):
+    """Revoke a token by its number."""
+    from .users import UserError
+    users = _users(ctx)
+    try:
+        users.revoke_token(token_id)
+        users.audit("token_revoke", actor="cli", target=str(token_id))
+    except UserError as exc:
+        _fail(exc)
+    click.echo(f"Revoked token {token_id}.")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KbError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

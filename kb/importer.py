@@ -1,0 +1,102 @@
+"""`kb import`: copy Markdown files with front matter into the content store, validated, in one commit."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .errors import InvalidNote, KbError
+from .model import SLUG_MAX, parse_note, slugify
+from .store import Store
+
+SOURCE_MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "path: reason"
+
+
+def find_sources(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every Markdown file under the given paths, each with the slug it imports as (before clashes)."""
+    found: list[tuple[Path, str]] = []
+    for given in paths:
+        given = Path(given)
+        if given.is_dir():
+            files = sorted(p for p in given.rglob("*.md") if p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(given).parts))
+            found += [(f, slugify(str(f.relative_to(given))[:-3], SLUG_MAX)) for f in files]
+        else:
+            found.append((given, slugify(given.name[:-3] if given.name.endswith(".md") else given.name, SLUG_MAX)))
+    return found
+
+
+def _with_suffix(base: str, n: int) -> str:
+    if n == 1:
+        return base
+    suffix = f"-{n}"
+    return base[: SLUG_MAX - len(suffix)].rstrip("-") + suffix
+
+
+def plan_import(store: Store, taxonomy, paths: list[Path],
+                progress: Callable[[int], None] | None = None) -> tuple[ImportReport, dict[str, bytes]]:
+    """Validate every file and choose its slug; return the report and the files to write (slug -> bytes).
+
+    A slug already taken by different text gets -2, -3, ...; the same text already present changes nothing,
+    so a second import of the same files is a no-op and nothing is ever overwritten.
+    """
+    report = ImportReport()
+    writes: dict[str, bytes] = {}
+    taken_now: set[str] = set()
+    for path, base in find_sources(paths):
+        if progress:
+            progress(1)
+        try:
+            if not base:
+                raise InvalidNote([("file name", "gives an empty note name")])
+            if path.stat().st_size > SOURCE_MAX_BYTES:
+                raise InvalidNote([("file", f"is larger than {SOURCE_MAX_BYTES // (1024 * 1024)} MB")])
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidNote([("file", "is not UTF-8 text")]) from None
+            parse_note(base, text, taxonomy, source=str(path))
+        except InvalidNote as exc:
+            report.errors.append(f"{path}: " + "; ".join(f"{f}: {m}" for f, m in exc.problems))
+            continue
+        except (OSError, KbError) as exc:
+            report.errors.append(f"{path}: {exc}")
+            continue
+        n = 1
+        while True:
+            slug = _with_suffix(base, n)
+            if slug in taken_now:
+                n += 1
+                continue
+            if store.exists(slug):
+                if store.read_bytes(slug) == data:
+                    report.unchanged.append(slug)
+                    taken_now.add(slug)
+                    break
+                n += 1
+                continue
+            writes[slug] = data
+            report.added.append(slug)
+            taken_now.add(slug)
+            break
+    return report, writes
+
+
+def count_sources(paths: list[Path]) -> int:
+    total = 0
+    for given in paths:
+        if Path(given).is_dir():
+            for _root, _dirs, files in os.walk(given):
+                total += sum(1 for f in files if f.endswith(".md"))
+        else:
+            total += 1
+    return total

@@ -1,0 +1,123 @@
+"""Keeping the search index in step with content/: documents from notes, rebuild, check and repair."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import InvalidNote, KbError
+from .history import History
+from .model import Note, parse_note
+from .render import Renderer
+from .search import IndexDoc, SearchIndex
+from .store import Store, content_hash
+from .taxonomy import Taxonomy
+
+Progress = Callable[[int], None] | None
+
+
+def translation_group(note: Note) -> str:
+    """Notes that name each other as translations share the smallest slug among them as their group."""
+    return min([note.slug, *note.meta.translations.values()])
+
+
+def build_doc(note: Note, raw: bytes, taxonomy: Taxonomy, renderer: Renderer,
+              fallback_updated: dt.datetime | None = None) -> IndexDoc:
+    """The index document of a note: the same facts the access policy reads, plus text to search."""
+    meta = note.meta
+    updated = meta.updated or fallback_updated or meta.created or dt.datetime.now(dt.timezone.utc)
+    return IndexDoc(
+        slug=note.slug, title=meta.title, language=meta.language, summary=meta.summary,
+        text=renderer.plain_text(note.body), regions=list(meta.regions),
+        places=sorted(taxonomy.places_of(meta.regions)), countries=sorted(taxonomy.countries_of(meta.regions)),
+        topics=list(meta.topics), audience=list(meta.audience), visibility=meta.visibility, status=meta.status,
+        authors=list(meta.authors), updated=updated, links=renderer.links(note.body),
+        group=translation_group(note), hash=content_hash(raw),
+    )
+
+
+@dataclass
+class Drift:
+    missing: list[str] = field(default_factory=list)   # in content/, not in the index
+    stale: list[str] = field(default_factory=list)     # in both, but the index holds an older text
+    orphaned: list[str] = field(default_factory=list)  # in the index, no longer in content/
+    invalid: list[str] = field(default_factory=list)   # files that do not load (reported, not indexed)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.orphaned)
+
+
+class Indexer:
+    """Builds index documents from the store and applies them to the index."""
+
+    def __init__(self, store: Store, history: History, index: SearchIndex, taxonomy: Taxonomy, renderer: Renderer):
+        self.store, self.history, self.index = store, history, index
+        self.taxonomy, self.renderer = taxonomy, renderer
+
+    def load(self, slug: str) -> tuple[Note, bytes]:
+        raw = self.store.read_bytes(slug)
+        note = parse_note(slug, raw.decode("utf-8", errors="replace"), self.taxonomy)
+        return note, raw
+
+    def doc_for(self, slug: str, dates: dict | None = None) -> IndexDoc:
+        note, raw = self.load(slug)
+        fallback = None
+        if note.meta.updated is None:
+            if dates is None:
+                revs = self.history.log(self.store.relpath(slug), limit=1)
+                fallback = revs[0].date if revs else None
+            else:
+                fallback = dates.get(self.store.relpath(slug), (None, None))[1]
+        return build_doc(note, raw, self.taxonomy, self.renderer, fallback)
+
+    def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None):
+        dates = self.history.last_changes() if len(slugs) > 20 else None
+        for slug in slugs:
+            try:
+                yield self.doc_for(slug, dates)
+            except (InvalidNote, KbError) as exc:
+                errors.append(f"{slug}: {exc}")
+            if progress:
+                progress(1)
+
+    def refresh(self, slugs: list[str]) -> list[str]:
+        """Re-index these notes (removing those gone or invalid); return the problems found."""
+        errors: list[str] = []
+        present = [s for s in slugs if self.store.exists(s)]
+        docs = list(self._docs(present, errors))
+        indexed = {d.slug for d in docs}
+        gone = [s for s in slugs if s not in indexed]
+        if gone:
+            self.index.remove(gone)
+        if docs:
+            self.index.upsert(docs)
+        return errors
+
+    def rebuild(self, progress: Progress = None) -> tuple[int, list[str]]:
+        """Rebuild the whole index from content/ into a fresh directory, swapped in when complete."""
+        errors: list[str] = []
+        count = self.index.rebuild(self._docs(self.store.slugs(), errors, progress))
+        return count, errors
+
+    def check(self, repair: bool = False) -> Drift:
+        """Compare the index with content/; with repair, re-index what drifted."""
+        drift = Drift()
+        self.index.ensure()
+        indexed = self.index.stored_hashes()
+        for slug in self.store.slugs():
+            try:
+                digest = content_hash(self.store.read_bytes(slug))
+            except KbError:
+                continue
+            if slug not in indexed:
+                drift.missing.append(slug)
+            elif indexed[slug] != digest:
+                drift.stale.append(slug)
+        on_disk = set(self.store.slugs())
+        drift.orphaned = sorted(s for s in indexed if s not in on_disk)
+        if repair and not drift.clean:
+            drift.invalid = self.refresh(drift.missing + drift.stale + drift.orphaned)
+        else:
+            drift.invalid = []
+        return drift

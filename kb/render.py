@@ -1,0 +1,385 @@
+"""Markdown -> HTML -> bleach allow-list; wiki links; plain text and excerpts (the only markdown/bleach import).
+
+One sanitiser runs over the whole rendered output, so raw HTML, Markdown links and extension output all
+pass the same allow-list. tests/test_render.py holds the attack table any replacement (e.g. nh3) must pass.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import secrets
+import threading
+import xml.etree.ElementTree as etree
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlsplit
+
+import bleach
+import markdown
+from bleach.html5lib_shim import Filter
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import TocExtension, slugify_unicode
+from markdown.inlinepatterns import InlineProcessor
+from markdown.util import AtomicString
+
+from .model import slugify
+
+log = logging.getLogger(__name__)
+
+# [[target]] or [[target|label]]; \x02/\x03 are Markdown's own placeholders, never part of a link.
+WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{1,300}))?\]\]")
+
+# Guards against inputs that make Python-Markdown or html5lib super-linear (measured: one 1 MB paragraph
+# of emphasis takes ~55 s, 10,000 nested '[' ~13 s, 20,000 nested <div> ~12 s, a 10,000-row table ~3 s
+# in html5lib's tree walker). Such bodies are shown as escaped preformatted text instead. The largest
+# shared-corpus note is 330 kB, its largest block 10 kB.
+MAX_CHARS = 1 << 20            # whole body
+MAX_BLOCK_COST = 2 * 10 ** 10  # sum of squared paragraph lengths (one 141 kB paragraph)
+MAX_BRACKET_SCAN = 2_000_000   # characters Markdown scans to match '[' with ']'
+MAX_DEPTH = 100                # element nesting in the HTML handed to the sanitiser
+MAX_CHILDREN = 5_000           # child elements of one element (html5lib's tree walker is quadratic in them)
+CHUNK_ELEMENTS = 100           # top-level elements sanitised per html5lib call, for the same reason
+
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+TAGS = _HEADINGS | {"p", "br", "hr", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
+                    "table", "thead", "tbody", "tr", "th", "td", "img", "sup", "div", "del", "abbr", "span"}
+PROTOCOLS = {"http", "https", "mailto"}
+_CLASSES = {"a": {"footnote-ref", "footnote-backref"}, "div": {"footnote", "toc"}}
+_DIR_TAGS = {"p", "div", "span", "blockquote", "li", "td", "th"}
+_ID_RE = {"h": re.compile(r"h-[\w-]*"), "li": re.compile(r"fn:[\w.:-]+"), "sup": re.compile(r"fnref\d*:[\w.:-]+")}
+
+# C0 controls other than tab/newline/carriage return: invalid in HTML, and \x02/\x03 are Markdown's stash.
+_CONTROLS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Rendered:
+    html: str        # safe, sanitised HTML of the body
+    toc: str         # safe HTML of the table of contents ('' when the note has fewer than 2 headings)
+    links: list[str] = field(default_factory=list)  # wiki-link targets, in order of first appearance
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One cached render: sanitised HTML with wiki links still as nonce-marked placeholders."""
+    html: str
+    toc: str
+    nonce: str
+    wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
+    links: tuple[str, ...]
+    placeholder: re.Pattern | None = None  # matches this entry's placeholders
+
+
+class _TooComplex(Exception):
+    """The body would make the renderer or sanitiser super-linear."""
+
+
+_IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
+
+
+def _squash(url: str) -> str:
+    """The URL as a browser reads its start: entities decoded, blanks and controls dropped, lowercase."""
+    return _IGNORED_IN_URLS.sub("", html.unescape(url)).lower()
+
+
+def _scheme(url: str) -> str | None:
+    """The URL's scheme ('' for relative), None when unparseable."""
+    try:
+        return urlsplit(_squash(url)).scheme
+    except ValueError:
+        return None
+
+
+def _allow_attr(tag: str, name: str, value: str) -> bool:
+    """The attribute allow-list; bleach also checks href/src against PROTOCOLS after this."""
+    if name == "id":
+        rule = _ID_RE.get("h" if tag in _HEADINGS else tag)
+        return bool(rule and rule.fullmatch(value))
+    if name == "class":
+        return value in _CLASSES.get(tag, ())
+    if name == "dir":
+        return tag in _DIR_TAGS and value in ("ltr", "rtl", "auto")
+    if tag == "a":
+        return name == "title" or (name == "href" and _scheme(value) in PROTOCOLS | {""})
+    if tag == "img":
+        return name in ("alt", "title") or (name == "src" and _scheme(value) in ("http", "https", ""))
+    if tag == "abbr":
+        return name == "title"
+    if tag == "ol":
+        return name == "start" and value.isdigit() and len(value) < 10
+    if tag in ("td", "th"):
+        return name == "align" and value in ("left", "center", "right")
+    return False
+
+
+def _is_external(href: str) -> bool:
+    # '//host' and '/\host' are protocol-relative to browsers.
+    return _scheme(href) in ("http", "https") or _squash(href)[:2] in ("//", "/\\", "\\\\", "\\/")
+
+
+class _ExternalLinks(Filter):
+    """After sanitising: external links get rel="nofollow noopener"; no other rel survives."""
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "a":
+                attrs = token.get("data") or {}
+                attrs.pop((None, "rel"), None)
+                if _is_external(attrs.get((None, "href"), "")):
+                    attrs[(None, "rel")] = "nofollow noopener"
+                token["data"] = attrs
+            yield token
+
+
+def _sanitise(pieces: list[str]) -> str:
+    # A Cleaner per call: it is not thread-safe, and building one costs ~20 µs. Each piece is a run of
+    # whole top-level elements; sanitised output is closed and escaped, so the pieces join safely.
+    cleaner = bleach.Cleaner(tags=TAGS, attributes=_allow_attr, protocols=PROTOCOLS, strip=True,
+                             strip_comments=True, filters=[_ExternalLinks])
+    return "".join(cleaner.clean(piece) for piece in pieces)
+
+
+class _WikiLinks(InlineProcessor):
+    """Turns [[target|label]] into <a title="wl-NONCE-i">, resolved per reader after the cache."""
+
+    def __init__(self, nonce: str, md: markdown.Markdown):
+        super().__init__(WIKILINK_RE.pattern, md)
+        self.nonce = nonce
+        self.found: list[tuple[str, str | None, str]] = []
+
+    def handleMatch(self, m, data):  # noqa: N802 (Markdown's name)
+        written = html.unescape(m.group(1)).strip()
+        label = html.unescape(m.group(2) or "").strip() or None
+        slug = slugify(written)
+        if not slug:
+            return None, None, None
+        el = etree.Element("a", title=f"wl-{self.nonce}-{len(self.found)}")
+        el.text = AtomicString(label or written)  # keeps heading ids stable and readable
+        self.found.append((slug, label, written))
+        return el, m.start(0), m.end(0)
+
+
+def _heading_id(value: str, separator: str) -> str:
+    # The prefix keeps ids from clobbering DOM globals (id="location", id="forms"...).
+    return "h-" + slugify_unicode(value, separator)
+
+
+def _clean_input(body: str) -> str:
+    text = _CONTROLS_RE.sub("", body)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates cannot be served
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _check_complexity(text: str) -> None:
+    """Raise _TooComplex for bodies past the guards above (cheap, linear scans)."""
+    if len(text) > MAX_CHARS:
+        raise _TooComplex("body too long")
+    if sum(len(b) ** 2 for b in re.split(r"\n[ \t]*\n", text)) > MAX_BLOCK_COST:
+        raise _TooComplex("paragraph too long")
+    if text.count("[") > MAX_BRACKET_SCAN // 20:
+        raise _TooComplex("too many brackets")
+    scan, opened = 0, []
+    for m in re.finditer(r"[\[\]]|\n[ \t]*\n|\Z", text):
+        char = m.group()
+        if char == "[":
+            opened.append(m.start())
+        elif char == "]":
+            if opened:
+                scan += m.start() - opened.pop()
+        else:  # a block ends: every '[' left open was scanned to here
+            scan += sum(m.start() - start for start in opened)
+            opened.clear()
+        if scan > MAX_BRACKET_SCAN:
+            raise _TooComplex("brackets nested too deep")
+
+
+_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "param", "source", "track",
+         "wbr", "keygen"}
+_BLOCKS = {"p", "ul", "ol", "dl", "table", "pre", "blockquote", "div", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+           "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "form", "aside", "section", "details"}
+# An open element (key) ends implicitly when one of these starts, as html5lib would do it.
+_IMPLIED_END = {"p": _BLOCKS, "li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "tr": {"tr"},
+                "td": {"td", "th", "tr"}, "th": {"td", "th", "tr"}}
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+
+
+def _split(fragment: str) -> list[str]:
+    """Cut the HTML between top-level blocks; raise _TooComplex past MAX_DEPTH or MAX_CHILDREN.
+
+    A rough tree builder over the tags (enough to bound html5lib's work, not to parse HTML).
+    """
+    pieces, start, top = [], 0, 0
+    stack: list[str] = []
+    children = [0]  # element children of the document and of each open element
+    for m in _TAG_RE.finditer(fragment):
+        closing, name = m.group(1), m.group(2).lower()
+        if not closing:
+            while stack and name in _IMPLIED_END.get(stack[-1], ()):
+                stack.pop()
+                children.pop()
+            children[-1] += 1
+            if children[-1] > MAX_CHILDREN:
+                raise _TooComplex("too many elements side by side")
+            if name not in _VOID and not m.group(3):
+                stack.append(name)
+                children.append(0)
+                if len(stack) > MAX_DEPTH:
+                    raise _TooComplex("elements nested too deep")
+        elif name in stack:
+            while stack.pop() != name:
+                children.pop()
+            children.pop()
+        if not stack and (closing or name in _VOID) and fragment.startswith("\n", m.end()):
+            top += 1
+            if top >= CHUNK_ELEMENTS:
+                pieces.append(fragment[start:m.end()])
+                start, top, children[0] = m.end(), 0, 0
+    pieces.append(fragment[start:])
+    return pieces
+
+
+def _count(tokens: list[dict]) -> int:
+    return sum(1 + _count(t["children"]) for t in tokens)
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+class Renderer:
+    """Renders note bodies to safe HTML; the expensive part is cached, wiki links resolve per reader."""
+
+    def __init__(self, link_base: str = "/notes/", cache_size: int = 1024):
+        self.link_base = link_base
+        self.cache_size = cache_size
+        self.markdown_runs = 0  # how many bodies went through Markdown + bleach (cache misses)
+        self._cache: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(self, body: str, resolve: Callable[[str], str | None], cache_key: str | None = None) -> Rendered:
+        """Safe HTML, TOC and link targets; resolve(slug) gives a title the reader may see, else None."""
+        entry = self._entry(body, cache_key)
+        titles: dict[str, str | None] = {}
+        base = html.escape(self.link_base)
+
+        def link(m: re.Match) -> str:
+            slug, label, written = entry.wikilinks[int(m.group(1))]
+            if slug not in titles:
+                titles[slug] = resolve(slug)
+            title = titles[slug]
+            if title is None:  # missing or not readable: the same bytes either way
+                return (f'<a class="wikilink missing" href="{base}{slug}" rel="nofollow">'
+                        f"{html.escape(label or written)}</a>")
+            return f'<a class="wikilink" href="{base}{slug}">{html.escape(label or title)}</a>'
+
+        body_html = entry.html
+        if entry.placeholder is not None:
+            body_html = entry.placeholder.sub(link, body_html)
+        return Rendered(html=body_html, toc=entry.toc, links=list(entry.links))
+
+    def links(self, body: str) -> list[str]:
+        """Wiki-link targets in order of first appearance, skipping fenced code and code spans."""
+        text = _SPAN_RE.sub(" ", _FENCE_RE.sub(" ", _clean_input(body)))
+        return _unique(s for s in (slugify(m.group(1)) for m in WIKILINK_RE.finditer(text)) if s)
+
+    def plain_text(self, body: str) -> str:
+        """Readable plain text (not HTML: escape it to display) for indexing and excerpts; regex-fast."""
+        text = _clean_input(body)
+        for pattern, repl in _PLAIN_STEPS:
+            text = pattern.sub(repl, text)
+        return " ".join(html.unescape(text).split())
+
+    # --- the cached part -------------------------------------------------------------------------
+
+    def _entry(self, body: str, cache_key: str | None) -> _Entry:
+        if cache_key is None or self.cache_size <= 0:
+            return self._build(body)
+        # The body's digest joins the key, so a caller's stale key can never serve another text.
+        key = (cache_key, hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                self._cache.move_to_end(key)
+                return entry
+        entry = self._build(body)
+        with self._lock:
+            self._cache[key] = entry
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return entry
+
+    def _build(self, body: str) -> _Entry:
+        with self._lock:
+            self.markdown_runs += 1
+        text = _clean_input(body)
+        nonce = secrets.token_hex(8)
+        try:
+            _check_complexity(text)
+            # A fresh instance per call: instances are not thread-safe, and one costs ~0.3 ms
+            # against ~4 ms for converting an average corpus note.
+            md = markdown.Markdown(output_format="html", extensions=[
+                TableExtension(use_align_attribute=True), FencedCodeExtension(), FootnoteExtension(),
+                TocExtension(slugify=_heading_id, marker="", permalink=False), SaneListExtension()])
+            wikilinks = _WikiLinks(nonce, md)
+            md.inlinePatterns.register(wikilinks, "kb_wikilink", 175)  # after code spans and escapes
+            body_html = _sanitise(_split(md.convert(text)))
+            toc = _sanitise(_split(md.toc)) if _count(md.toc_tokens) >= 2 else ""
+        except (RecursionError, _TooComplex) as exc:
+            log.info("note body shown as plain text: %s", exc)
+            return self._as_text(text, nonce)
+        except Exception:  # a reader must never get a 500 from a note body; the log keeps the bug
+            log.exception("rendering failed; note body shown as plain text")
+            return self._as_text(text, nonce)
+        # Document order, from the sanitised output (Markdown visits elements in its own order).
+        found = tuple(wikilinks.found)
+        placeholder = _placeholder_re(nonce) if found else None
+        order = [int(m.group(1)) for m in placeholder.finditer(body_html)] if found else []
+        return _Entry(body_html, toc, nonce, found, tuple(_unique(found[i][0] for i in order)), placeholder)
+
+
+    def _as_text(self, text: str, nonce: str) -> _Entry:
+        return _Entry(f"<pre>{html.escape(text)}</pre>", "", nonce, (), tuple(self.links(text)))
+
+
+def _placeholder_re(nonce: str) -> re.Pattern:
+    return re.compile(r'<a [^>]*?title="wl-' + nonce + r'-(\d+)"[^>]*>[^<]*</a>')
+
+
+# Python-Markdown's fenced blocks start at a line start and need the same fence to close.
+_FENCE_RE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?(?<=\n)\1[ \t]*$", re.M | re.S)
+_SPAN_RE = re.compile(r"(`+)[^`\n][^\n]*?\1(?!`)")
+
+_PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
+    (r"^(?:`{3,}|~{3,})[^\n]*$", " ", re.M),                       # fence lines (code stays)
+    (r"<!--.*?(?:-->|\Z)", " ", re.S),                             # comments
+    (r"<(?:script|style)\b.*?(?:</(?:script|style)\s*>|\Z)", " ", re.S | re.I),
+    (r"</?[a-zA-Z][^>]*>", " ", 0),                                 # tags
+    (r"^[ \t]*\[(?!\^)[^\]\n]+\]:[ \t]*\S+.*$", " ", re.M),         # reference definitions
+    (r"\[\^[^\]\n]+\]:?", "", 0),                                  # footnote markers
+    (WIKILINK_RE.pattern, lambda m: m.group(2) or m.group(1), 0),
+    (r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])", r"\1", 0),  # links, images -> their text
+    (r"^[ \t]*(?:#{1,6}[ \t]|>[ >\t]*|(?:[-*+]|\d{1,9}[.)])[ \t]+)", " ", re.M),  # block markers
+    (r"^[ \t]*[-=*_|: \t]{3,}$", " ", re.M),                        # rules, underlines, table rules
+    (r"[*`]+|~~|\b_+|_+\b", "", 0),                                  # inline markers, not snake_case
+    (r"\|", " ", 0),                                                # table pipes
+]]
+
+
+def excerpt(text: str, length: int = 240) -> str:
+    """Plain text cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > length // 2 else text[:length]
+    return cut.rstrip(" ,;:.-\u2013\u2014") + "\u2026"

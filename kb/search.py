@@ -1,0 +1,1134 @@
+"""Full-text search over the notes: the schema, analysis, writing and querying. The only whoosh import.
+
+On disk: ``index_dir/CURRENT`` names the live generation, a whoosh index in ``index_dir/gen-…``.
+``rebuild`` builds a new generation beside it and swaps ``CURRENT`` with ``os.replace``: searches keep
+working, and open searchers read the old files until they notice the swap. Writes that cannot get
+whoosh's lock within ``write_timeout``, or that happen during a rebuild, are queued as JSON in
+``index_dir/queue`` and applied by the next writer, a background thread, ``flush()`` or the rebuild.
+
+Analysis: every text is indexed per language (``title_en``, ``body_fr``, …: English Porter; French
+Snowball, then accents folded; Arabic normalised, then Light10) and once more unstemmed and folded
+across languages (``title_all``, …). A query word is analysed for every field, so it matches stems in
+any language and exact words in any note. Queries never reach whoosh's parser: :mod:`kb.queryparse`
+bounds them and this module builds the query objects.
+
+Querying is one scored pass that records every match the reader may see (totals, facets) while
+ranking those that pass the filters; queries of three or more words earn a bonus where the words
+stand together. Facet counts are "disjunctive": each facet is counted over the notes matching the
+query, the access filter, the since-date and the filters of the *other* facets, so choosing one topic
+still shows how many notes each other topic would give.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import errno
+import fcntl
+import heapq
+import io
+import itertools
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from whoosh import index as windex
+from whoosh.analysis import Analyzer, Token
+from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
+from whoosh.filedb.structfile import StructFile
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang.porter import stem as _porter_stem
+from whoosh.lang.snowball.french import FrenchStemmer
+from whoosh.query import And, AndMaybe, AndNot, Phrase, Term
+# whoosh's Or preloads matches into arrays below 5,000 documents and switches to a tree of binary unions
+# above: measured here, the tree is slower for every query shape kb builds (up to 4x on many-term ORs),
+# so the array form is pinned and behaviour does not change when the corpus crosses 5,000 notes
+from whoosh.query.compound import PreloadedOr as Or
+from whoosh.reading import TermNotFound
+
+from . import queryparse, textnorm
+
+log = logging.getLogger(__name__)
+
+LANGS = ("en", "fr", "ar")
+SECTIONS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # boosts: titles outweigh bodies
+ALL_WEIGHT = 0.6  # the unstemmed cross-language fields add to the stemmed ones: exact words rank higher
+FACETS = {"regions": "places", "topics": "topics", "audience": "audience", "language": "language"}
+ACCESS_FIELDS = ("status", "visibility", "authors", "countries")
+EXCERPT_CHARS = 4000
+MAX_TEXT_CHARS = 500_000  # a pathological note cannot stall indexing
+PREFIX_TERMS_PER_FIELD = 40
+PREFIX_TERMS_PER_QUERY = 240
+SEARCH_TIME_LIMIT = 1.0
+MAX_SEGMENTS = 12  # above this a background merge runs after a write
+SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
+# Bump when analysis or schema change: generations carry it, and ensure() replaces an older one.
+INDEX_VERSION = "kb-search-1"
+PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
+# on two-word queries it cost a third more time for no gain)
+
+
+# --- analysis ----------------------------------------------------------------------------------
+
+_french = FrenchStemmer()  # stateless: stem() keeps everything in locals
+
+
+@lru_cache(maxsize=50_000)
+def _term_en(word: str) -> str | None:
+    return None if textnorm.is_stopword(word) else textnorm.fold(_porter_stem(word))
+
+
+@lru_cache(maxsize=50_000)
+def _term_fr(word: str) -> str | None:
+    # stem first, then fold: the stemmer needs the accents (réintégration -> réintegr -> reintegr)
+    return None if textnorm.is_stopword(word) else textnorm.fold(_french.stem(word))
+
+
+@lru_cache(maxsize=50_000)
+def _term_ar(word: str) -> str | None:
+    return None if textnorm.is_stopword(word) else textnorm.fold(textnorm.arabic_stem(word))
+
+
+@lru_cache(maxsize=50_000)
+def _term_all(word: str) -> str | None:
+    return None if textnorm.is_stopword(word) else textnorm.fold(word)
+
+
+ANALYSE: dict[str, Callable[[str], str | None]] = {"en": _term_en, "fr": _term_fr, "ar": _term_ar,
+                                                    "all": _term_all}
+
+
+def analyse_words(lang: str, words: Iterable[str]) -> list[str]:
+    """Index terms of already-normalised words (textnorm.words) for one analysis; stop words dropped."""
+    fn = ANALYSE[lang]
+    return [t for t in map(fn, words) if t]
+
+
+def analyse(lang: str, text: str) -> list[str]:
+    """Index terms of a text for one analysis ("en", "fr", "ar" or "all")."""
+    return analyse_words(lang, textnorm.words(text))
+
+
+class KbAnalyzer(Analyzer):
+    """Whoosh analyser over :func:`analyse`; documents are indexed from pre-analysed term lists, so this
+    serves whoosh's own text processing (more-like-this). Stored in the index by this module path."""
+
+    def __init__(self, lang: str = "all"):
+        self.lang = lang
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        terms = analyse(self.lang, value) if tokenize else [value]
+        for i, term in enumerate(terms):
+            t.text, t.boost, t.stopped = term, 1.0, False
+            if keeporiginal:
+                t.original = term
+            if positions:
+                t.pos = start_pos + i
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(term)
+            yield t
+
+
+def _schema() -> Schema:
+    fields: dict[str, Any] = dict(
+        slug=ID(stored=True, unique=True), group=ID(stored=True), language=ID(stored=True),
+        status=ID(), visibility=ID(), places=KEYWORD(), topics=KEYWORD(), audience=KEYWORD(),
+        authors=KEYWORD(), countries=KEYWORD(), links=KEYWORD(),
+        updated_ts=NUMERIC(int, bits=64, sortable=True), hash=STORED(), doc=STORED(),
+    )
+    for section in SECTIONS:
+        for lang in LANGS + ("all",):
+            # no positions for the big unstemmed body: phrases use the stemmed body of each language
+            fields[f"{section}_{lang}"] = TEXT(analyzer=KbAnalyzer(lang),
+                                               phrase=not (section == "body" and lang == "all"))
+    return Schema(**fields)
+
+
+SCHEMA = _schema()
+_POSITIONS = {name for name in SCHEMA.names() if SCHEMA[name].format and SCHEMA[name].supports("positions")}
+
+
+# --- the interface's data ------------------------------------------------------------------------
+
+@dataclass
+class IndexDoc:
+    slug: str
+    title: str
+    language: str  # en|fr|ar
+    summary: str
+    text: str  # plain text of the Markdown body
+    regions: list[str]  # as written in front matter (for display)
+    places: list[str]  # countries + their regions: region/country filters and the "regions" facet
+    countries: list[str]  # the access filter's "countries"
+    topics: list[str]
+    audience: list[str]
+    visibility: str
+    status: str
+    authors: list[str]
+    updated: dt.datetime  # timezone-aware UTC
+    links: list[str]  # slugs this note links to (for backlinks)
+    group: str  # translation-group key
+    hash: str  # sha1 of the note file bytes
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    places: list[str] = field(default_factory=list)  # region or country names; OR among them
+    topics: list[str] = field(default_factory=list)
+    audience: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    since: dt.datetime | None = None  # updated on/after
+    sort: str = "relevance"  # or "newest"; a query without words always sorts newest
+    page: int = 1
+    per_page: int = 20
+    prefer_language: str | None = None  # accepted; not used yet
+
+
+@dataclass
+class Hit:
+    slug: str
+    title: str
+    language: str
+    regions: list[str]
+    topics: list[str]
+    audience: list[str]
+    summary: str
+    updated: dt.datetime
+    score: float
+    snippet: str  # HTML-safe
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery  # as searched: page and per_page clamped
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    message: str | None = None
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+_UTC = dt.timezone.utc
+_GEN_RE = re.compile(r"^gen-\d{14}-\d+-[0-9a-f]{6}$")
+_queue_counter = itertools.count()
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime(1970, 1, 1, tzinfo=_UTC)
+    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+
+
+def _strings(values: Any, limit: int = 50) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [str(v) for v in list(values)[:limit] if str(v)]
+
+
+def _fold_key(value: str) -> str:
+    return re.sub(r"[^0-9a-z\u0600-\u06ff]+", "-", textnorm.fold(value)).strip("-")
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int):
+    """Hold an flock on ``path`` (created if missing); closing the descriptor releases it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _failed(message: str, exc: BaseException, *args: Any) -> None:
+    """Log a failure that is answered rather than raised, and close the files it left open."""
+    log.warning(message + ": %s", *args, "".join(traceback.format_exception(exc)).rstrip())
+    _release(exc)
+
+
+def _release(exc: BaseException | None) -> None:
+    """Close files left open in the frames of a failure (whoosh does so on a damaged index)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        tb = exc.__traceback__
+        while tb is not None:
+            for value in list(tb.tb_frame.f_locals.values()):
+                for obj in (value, getattr(value, "_file", None), getattr(value, "file", None)):
+                    if isinstance(obj, (StructFile, io.IOBase)):
+                        with contextlib.suppress(Exception):
+                            obj.close()
+            tb = tb.tb_next
+        exc, seen = exc.__context__, seen + 1
+
+
+def _doc_to_json(doc: IndexDoc) -> dict:
+    data = dataclasses.asdict(doc)
+    data["updated"] = _utc(doc.updated).isoformat()
+    return data
+
+
+def _doc_from_json(data: dict) -> IndexDoc:
+    data = dict(data)
+    data["updated"] = dt.datetime.fromisoformat(data["updated"])
+    return IndexDoc(**data)
+
+
+def _doc_fields(doc: IndexDoc) -> dict[str, Any]:
+    """The whoosh fields of a note; text fields are given as term lists (positions follow the order)."""
+    lang = doc.language if doc.language in LANGS else "en"
+    updated = _utc(doc.updated)
+    summary = textnorm.excerpt(doc.summary or "", 2000)
+    text = (doc.text or "")[:MAX_TEXT_CHARS]
+    fields: dict[str, Any] = dict(
+        slug=doc.slug, group=doc.group or doc.slug, language=lang, status=doc.status or "",
+        visibility=doc.visibility or "", places=_strings(doc.places, 500),
+        topics=_strings(doc.topics, 500), audience=_strings(doc.audience, 500),
+        authors=_strings(doc.authors, 500), countries=_strings(doc.countries, 500),
+        links=_strings(doc.links, 5000), updated_ts=int(updated.timestamp()), hash=doc.hash or "",
+        doc=dict(title=doc.title or "", language=lang, regions=_strings(doc.regions, 500),
+                 topics=_strings(doc.topics, 500), audience=_strings(doc.audience, 500),
+                 summary=summary, updated=updated, excerpt=textnorm.excerpt(text, EXCERPT_CHARS)),
+    )
+    for section, value in (("title", doc.title or ""), ("summary", summary), ("body", text)):
+        words = textnorm.words(value)
+        fields[f"{section}_all"] = analyse_words("all", words)
+        fields[f"{section}_{lang}"] = analyse_words(lang, words)
+    return fields
+
+
+def _empty_results(query: SearchQuery, message: str | None = None) -> SearchResults:
+    return SearchResults(query=query, total=0, hits=[], facets={name: {} for name in FACETS},
+                         suggestion=None, message=message)
+
+
+def _clean_query(query: SearchQuery) -> SearchQuery:
+    def as_int(value: Any, default: int) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+
+    since = query.since if isinstance(query.since, dt.datetime) else None
+    return dataclasses.replace(
+        query, q=query.q if isinstance(query.q, str) else str(query.q or ""),
+        places=_strings(query.places), topics=_strings(query.topics),
+        audience=_strings(query.audience), languages=_strings(query.languages),
+        since=_utc(since) if since else None,
+        sort=query.sort if query.sort in ("relevance", "newest") else "relevance",
+        page=min(max(as_int(query.page, 1), 1), 10_000),
+        per_page=min(max(as_int(query.per_page, 20), 1), 100))
+
+
+# --- one searcher generation and its caches ---------------------------------------------------------
+
+class _Generation:
+    """One open searcher and the document sets cached for it; used under SearchIndex._lock only."""
+
+    def __init__(self, path: Path, pointer: Any, ix: Any):
+        self.path, self.pointer, self.ix = path, pointer, ix
+        self.searcher = ix.searcher()
+        self.reader = self.searcher.reader()
+        self.live = frozenset(self.reader.all_doc_ids())
+        self._values: dict[tuple[str, str], frozenset[int]] = {}
+        self._facets: dict[str, dict[str, frozenset[int]]] = {}
+        self._lenient: dict[str, dict[str, str]] = {}
+        self._allowed: OrderedDict[Any, frozenset[int]] = OrderedDict()
+        self._times: list[int] | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.searcher.close()
+
+    def docs(self, fieldname: str, value: str) -> frozenset[int]:
+        key = (fieldname, value)
+        found = self._values.get(key)
+        if found is None:
+            try:
+                found = frozenset(self.reader.postings(fieldname, value).all_ids())
+            except TermNotFound:
+                found = frozenset()
+            if len(self._values) > 20_000:
+                self._values.clear()
+            self._values[key] = found
+        return found
+
+    def facet(self, fieldname: str) -> dict[str, frozenset[int]]:
+        if fieldname not in self._facets:
+            values = {v: self.docs(fieldname, v) for v in self.reader.field_terms(fieldname)}
+            self._facets[fieldname] = {v: s for v, s in values.items() if s}
+        return self._facets[fieldname]
+
+    def filter_docs(self, fieldname: str, values: list[str]) -> frozenset[int]:
+        """Notes having any of the values; names are matched exactly, else ignoring case and accents."""
+        if fieldname not in self._lenient:
+            self._lenient[fieldname] = {_fold_key(v): v for v in self.facet(fieldname)}
+        out: set[int] = set()
+        for value in values:
+            found = self.docs(fieldname, value)
+            if not found:
+                canonical = self._lenient[fieldname].get(_fold_key(value))
+                found = self.docs(fieldname, canonical) if canonical else found
+            out |= found
+        return frozenset(out)
+
+    def allowed(self, clauses: Any) -> frozenset[int]:
+        """The notes the access clauses let the reader see (see kb.access.read_filter)."""
+        if clauses is None:
+            return self.live
+        key = tuple(sorted(tuple(sorted((f, tuple(sorted(_strings(v, 10_000)))) for f, v in c.items()))
+                           for c in clauses))
+        if key in self._allowed:
+            self._allowed.move_to_end(key)
+            return self._allowed[key]
+        seen: set[int] = set()
+        for clause in key:
+            docs: frozenset[int] = self.live
+            for fieldname, values in clause:
+                if fieldname not in ACCESS_FIELDS:
+                    docs = frozenset()  # a fact the index does not hold matches nothing
+                    break
+                docs = docs & frozenset().union(*(self.docs(fieldname, v) for v in values))
+            seen |= docs
+        result = frozenset(seen)
+        self._allowed[key] = result
+        if len(self._allowed) > 256:
+            self._allowed.popitem(last=False)
+        return result
+
+    def times(self) -> list[int]:
+        if self._times is None:
+            empty = not self.reader.doc_count_all()
+            self._times = [] if empty else list(self.reader.column_reader("updated_ts"))
+        return self._times
+
+    def expand_prefix(self, fieldname: str, prefix: str, limit: int) -> list[str]:
+        """At most ``limit`` terms starting with ``prefix``, the most frequent first."""
+        candidates = [b.decode("utf-8") for b in
+                      itertools.islice(self.reader.expand_prefix(fieldname, prefix), 1000)]
+        if len(candidates) > limit:
+            freq = self.reader.doc_frequency
+            candidates = heapq.nlargest(limit, candidates, key=lambda t: freq(fieldname, t))
+        return candidates
+
+    def has_term(self, fieldname: str, text: str) -> bool:
+        return (fieldname, text) in self.reader
+
+
+# --- building whoosh queries -------------------------------------------------------------------------
+
+@dataclass
+class _Compiled:
+    query: Any  # whoosh query of the positive part, or None
+    groups: list[Any]  # one whoosh query per AND group
+    excluded: Any  # whoosh query of the excluded items, or None
+    proximity: Any = None  # optional: the plain words as a phrase, to rank notes that have them together
+    all_terms: set[str] = field(default_factory=set)  # for highlighting
+    lang_terms: dict[str, set[str]] = field(default_factory=dict)
+    prefixes: set[str] = field(default_factory=set)
+    expansions_capped: bool = False
+
+    def marker(self, lang: str) -> Callable[[str], bool]:
+        stems, fn = self.lang_terms.get(lang, set()), ANALYSE.get(lang, _term_all)
+        all_terms, prefixes = self.all_terms, tuple(self.prefixes)
+
+        def is_match(word: str) -> bool:
+            term = _term_all(word)
+            if term is None:
+                return False
+            return term in all_terms or term.startswith(prefixes) or fn(word) in stems
+
+        return is_match
+
+
+def _text_query(words: list[str], compiled: _Compiled, highlight: bool) -> Any:
+    subs = []
+    for lang in LANGS + ("all",):
+        terms = analyse_words(lang, words)
+        if not terms:
+            continue
+        if highlight:
+            target = compiled.all_terms if lang == "all" else compiled.lang_terms.setdefault(lang, set())
+            target.update(terms)
+        for section, boost in SECTIONS.items():
+            name = f"{section}_{lang}"
+            boost *= ALL_WEIGHT if lang == "all" else 1.0
+            if len(terms) == 1:
+                subs.append(Term(name, terms[0], boost=boost))
+            elif name in _POSITIONS:  # body_all has no positions: each language's body_* answers
+                subs.append(Phrase(name, terms, boost=boost))
+    return Or(subs) if subs else None
+
+
+def _item_query(gen: _Generation, item: queryparse.Item, compiled: _Compiled, budget: list[int],
+                highlight: bool) -> Any:
+    words = textnorm.words(item.text)
+    if item.kind != "prefix" or not words:
+        return _text_query(words, compiled, highlight)
+    *head, last = words
+    prefix = textnorm.fold(last)
+    if len(prefix) < queryparse.MIN_PREFIX:
+        return _text_query(words, compiled, highlight)
+    subs = []
+    for section, boost in SECTIONS.items():
+        limit = max(0, min(PREFIX_TERMS_PER_FIELD, budget[0]))
+        terms = gen.expand_prefix(f"{section}_all", prefix, limit + 1)
+        if len(terms) > limit:
+            compiled.expansions_capped = True
+            terms = terms[:limit]
+        budget[0] -= len(terms)
+        if terms:
+            subs.append(Or([Term(f"{section}_all", t) for t in terms], boost=boost))
+    if highlight:
+        compiled.prefixes.add(prefix)
+    # an unknown prefix matches nothing; not NullQuery, which And.normalize() silently drops
+    prefix_query = Or(subs) if subs else Term("slug", "\x00")
+    head_query = _text_query(head, compiled, highlight) if head else None
+    return And([head_query, prefix_query]) if head_query is not None else prefix_query
+
+
+def _compile(gen: _Generation, parsed: queryparse.ParsedQuery) -> _Compiled:
+    compiled = _Compiled(query=None, groups=[], excluded=None)
+    budget = [PREFIX_TERMS_PER_QUERY]
+    for group in parsed.groups:
+        parts = [q for q in (_item_query(gen, i, compiled, budget, True) for i in group) if q is not None]
+        if parts:
+            compiled.groups.append(Or(parts) if len(parts) > 1 else parts[0])
+    excluded = [q for q in (_item_query(gen, i, compiled, budget, False) for i in parsed.excluded)
+                if q is not None]
+    compiled.excluded = Or(excluded) if excluded else None
+    if compiled.groups:
+        compiled.query = And(compiled.groups) if len(compiled.groups) > 1 else compiled.groups[0]
+    plain = [w for group in parsed.groups if len(group) == 1 and group[0].kind == "word"
+             for w in textnorm.words(group[0].text)]
+    if len(plain) >= PROXIMITY_MIN_WORDS:
+        phrases = [Phrase(f"{section}_{lang}", terms, boost=boost)
+                   for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
+                   for section, boost in SECTIONS.items() if f"{section}_{lang}" in _POSITIONS]
+        compiled.proximity = Or(phrases) if phrases else None
+    return compiled
+
+
+def _with_exclusions(positive: Any, excluded: Any) -> Any:
+    return AndNot(positive, excluded) if excluded is not None else positive
+
+
+class _Pass(WrappingCollector):
+    """One scored pass: records every match the reader may see (for totals and facets), ranks those that
+    also pass the facet filters, and stops at a deadline. (whoosh's TimeLimitCollector, wrapped around its
+    FilterCollector, skips the filter; its alarm variant works only in the main thread.)"""
+
+    def __init__(self, limit: int, visible: frozenset[int], allow: frozenset[int], deadline: float):
+        # no block-quality skipping and no matcher replacement: either can drop matches from the count
+        super().__init__(TopCollector(limit=max(1, limit), usequality=False, replace=0))
+        self.visible, self.allow, self.deadline = visible, allow, deadline
+        self.seen: set[int] = set()
+
+    def collect_matches(self) -> None:
+        child, offset, visible, allow, seen = self.child, self.offset, self.visible, self.allow, self.seen
+        for n, sub_docnum in enumerate(child.matches(), 1):
+            docnum = offset + sub_docnum
+            if docnum in visible:
+                seen.add(docnum)
+                if docnum in allow:
+                    child.collect(sub_docnum)
+            if not n % 256 and time.monotonic() > self.deadline:
+                raise TimeLimit
+
+
+# --- the index -----------------------------------------------------------------------------------------
+
+class SearchIndex:
+    """The search index in ``index_dir``, shared by every process that opens the same directory.
+
+    One searcher per instance, reopened only when the index changed; searches on one instance are
+    serialised (whoosh readers share file positions, and the GIL leaves little to gain).
+    """
+
+    def __init__(self, index_dir: Path, *, write_timeout: float = 1.0):
+        self.index_dir = Path(index_dir)
+        self.write_timeout = write_timeout
+        self._lock = threading.RLock()
+        self._gen: _Generation | None = None
+        self._threads_lock = threading.Lock()
+        self._drainer: threading.Thread | None = None
+        self._merger: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # paths ------------------------------------------------------------------------------------------
+    @property
+    def _pointer_path(self) -> Path:
+        return self.index_dir / "CURRENT"
+
+    @property
+    def _queue_dir(self) -> Path:
+        return self.index_dir / "queue"
+
+    def _lockfile(self, name: str) -> Path:
+        return self.index_dir / f"{name}.lock"
+
+    def _pointer(self) -> tuple[Path, Any] | None:
+        """The live generation directory and a stamp of the pointer file, or None."""
+        try:
+            st = self._pointer_path.stat()
+            with open(self._pointer_path, "rb") as fh:
+                name = fh.read(100).decode("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not _GEN_RE.match(name) or not (self.index_dir / name).is_dir():
+            return None
+        return self.index_dir / name, (st.st_ino, st.st_mtime_ns, name)
+
+    def _new_generation(self) -> tuple[Path, Any]:
+        """A new, empty generation directory (not yet live) and its whoosh index."""
+        name = f"gen-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{secrets.token_hex(3)}"
+        path = self.index_dir / name
+        path.mkdir(parents=True)
+        (path / "KB_VERSION").write_text(INDEX_VERSION + "\n", encoding="ascii")
+        return path, windex.create_in(str(path), SCHEMA)
+
+    def _swap_to(self, path: Path) -> None:
+        tmp = self.index_dir / f".CURRENT.{os.getpid()}.{secrets.token_hex(4)}"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(path.name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        with _flock(self._lockfile("swap"), fcntl.LOCK_EX):  # waits for writers in flight
+            os.replace(tmp, self._pointer_path)
+
+    def _remove_other_generations(self, keep: Path) -> None:
+        for path in self.index_dir.glob("gen-*"):
+            if path != keep:
+                shutil.rmtree(path, ignore_errors=True)  # open searchers keep their open files
+        for path in self.index_dir.glob(".CURRENT.*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    # lifecycle ----------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Is there an index (possibly empty) to search and write?"""
+        found = self._pointer()
+        return found is not None and any(found[0].glob("_MAIN_*.toc"))
+
+    def _healthy(self) -> bool:
+        """Can the live generation be opened and read? A damaged-looking one is probed three times: a
+        concurrent merge or swap can remove files between two steps of one probe."""
+        for _ in range(3):
+            state = self._probe()
+            if state != "retry":
+                return state == "ok"
+            time.sleep(0.05)
+        return False
+
+    def _probe(self) -> str:
+        """"ok", "no" (missing, or built by another version) or "retry" (unreadable just now)."""
+        found = self._pointer()
+        if found is None:
+            return "no"
+        try:
+            version = (found[0] / "KB_VERSION").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            version = None
+        if version != INDEX_VERSION:
+            log.warning("search index at %s is not version %s; it will be replaced", found[0], INDEX_VERSION)
+            return "no"
+        try:
+            ix = windex.open_dir(str(found[0]))
+            if set(ix.schema.names()) != set(SCHEMA.names()):
+                return "no"
+            with ix.searcher() as searcher:
+                for leaf, _ in searcher.reader().leaf_readers():
+                    list(itertools.islice(leaf.all_stored_fields(), 1))
+                    list(itertools.islice(leaf.lexicon("slug"), 1))
+                    if leaf.doc_count_all():
+                        list(itertools.islice(leaf.column_reader("updated_ts"), 1))
+            return "ok"
+        except Exception as exc:  # any unreadable state counts as damaged
+            _failed("search index at %s is unreadable", exc, found[0])
+            return "retry"
+
+    def ensure(self) -> bool:
+        """Create an empty index if missing or unreadable (the caller then rebuilds); True if created."""
+        if self._healthy():
+            return False
+        damaged = self._pointer() is not None
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with _flock(self._lockfile("rebuild"), fcntl.LOCK_EX):
+            if self._probe() == "ok":  # another process may have just recreated it
+                return False
+            path, _ = self._new_generation()
+            self._swap_to(path)
+            self._remove_other_generations(path)
+        self._drop_searcher()
+        log.log(logging.WARNING if damaged else logging.INFO, "created an empty search index in %s%s", path,
+                " (the previous one was unreadable)" if damaged else "")
+        return True
+
+    def close(self) -> None:
+        """Stop background work and close the searcher."""
+        self._stop.set()
+        for thread in (self._drainer, self._merger):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
+        self._drop_searcher()
+
+    def _drop_searcher(self) -> None:
+        with self._lock:
+            if self._gen is not None:
+                self._gen.close()
+            self._gen = None
+
+    def _current(self) -> _Generation | None:
+        """The open generation, reopened if the index changed or was swapped; None if no index."""
+        gen = self._gen
+        found = self._pointer()
+        if gen is not None and found is not None and found[1] == gen.pointer:
+            try:
+                if gen.searcher.up_to_date():
+                    return gen
+            except Exception as exc:  # e.g. its generation directory was removed after a swap
+                _release(exc)
+        error: Exception | None = None
+        for attempt in range(3):  # a concurrent merge or swap can remove files between steps
+            if found is None:
+                self._drop_searcher()
+                return None
+            try:
+                ix = gen.ix if gen is not None and gen.path == found[0] else windex.open_dir(str(found[0]))
+                fresh = _Generation(found[0], found[1], ix)
+            except Exception as exc:
+                if error is not None:
+                    _release(error)
+                error = exc
+                time.sleep(0.01 * (attempt + 1))
+                found = self._pointer()
+                continue
+            if gen is not None:
+                gen.close()
+            self._gen = fresh
+            return fresh
+        raise error  # type: ignore[misc]
+
+    # writing --------------------------------------------------------------------------------------------
+    def upsert(self, docs: Iterable[IndexDoc]) -> None:
+        """Add or replace notes by slug (a writer waits briefly for the lock, then queues the change)."""
+        docs = list(docs)
+        if docs:
+            self._write({"op": "upsert", "docs": [_doc_to_json(d) for d in docs]})
+
+    def remove(self, slugs: Iterable[str]) -> None:
+        """Remove notes by slug (queued like upserts when the lock is busy)."""
+        slugs = [str(s) for s in slugs]
+        if slugs:
+            self._write({"op": "remove", "slugs": slugs})
+
+    def _rebuilding(self) -> bool:
+        fd = os.open(self._lockfile("rebuild"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        finally:
+            os.close(fd)
+
+    def _enqueue(self, op: dict) -> None:
+        self._queue_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid():08d}-{next(_queue_counter):08d}"
+        tmp = self._queue_dir / f".{name}.tmp"
+        tmp.write_text(json.dumps(op, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self._queue_dir / f"{name}.json")
+
+    def _queued(self) -> list[Path]:
+        try:
+            return sorted(self._queue_dir.glob("*.json"))
+        except OSError:
+            return []
+
+    def _write(self, op: dict) -> None:
+        """Apply op now, or queue it; never raises (a note save must not fail because of the index)."""
+        for attempt in (1, 2):
+            try:
+                if not self.exists():
+                    self.ensure()
+                self._write_once(op)
+                return
+            except Exception as exc:
+                _failed("search index write failed (attempt %d)", exc, attempt)
+                if attempt == 1 and not self._healthy():
+                    with contextlib.suppress(Exception):
+                        self.ensure()  # damaged: start empty; the caller's drift check refills it
+                    continue
+                break
+        try:
+            self._enqueue(op)
+            self._start_thread("_drainer", self._drain_loop)
+        except OSError as exc:
+            _failed("search update lost; `kb index check --repair` restores it", exc)
+
+    def _write_once(self, op: dict) -> None:
+        with _flock(self._lockfile("swap"), fcntl.LOCK_SH):  # a swap waits for this write
+            rebuilding = self._rebuilding()
+            if rebuilding:
+                self._enqueue(op)  # replayed into the new generation after the swap
+            if not self._commit(op, drain=not rebuilding, timeout=self.write_timeout):
+                if not rebuilding:
+                    self._enqueue(op)
+                self._start_thread("_drainer", self._drain_loop)
+
+    def _commit(self, op: dict | None, drain: bool, timeout: float) -> bool:
+        """Apply queued ops (if drain) and op in one commit; False if whoosh's lock stayed busy."""
+        found = self._pointer()
+        if found is None:
+            return False
+        ix = windex.open_dir(str(found[0]))
+        try:
+            writer = ix.writer(timeout=timeout, delay=0.05)
+        except windex.LockError:
+            return False
+        # the queue lock is taken after whoosh's (same order everywhere) and kept until the applied
+        # files are gone: the next writer gets whoosh's lock at our commit, and must not replay them
+        with _flock(self._lockfile("queue"), fcntl.LOCK_EX):
+            files = self._queued() if drain else []
+            try:
+                ops = []
+                for path in files:
+                    try:
+                        ops.append(json.loads(path.read_text(encoding="utf-8")))
+                    except (OSError, ValueError):
+                        log.warning("skipping unreadable queued search update %s", path)
+                if op is not None:
+                    ops.append(op)
+                self._apply(writer, ops)
+                writer.commit(merge=False)
+            except BaseException:
+                writer.cancel()
+                raise
+            for path in files:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if len(ix._segments()) > MAX_SEGMENTS:
+            self._start_thread("_merger", self._merge)
+        return True
+
+    @staticmethod
+    def _apply(writer: Any, ops: list[dict]) -> None:
+        final: dict[str, IndexDoc | None] = {}  # slug -> last state; one writer cannot see its own adds
+        for op in ops:
+            try:
+                if op["op"] == "upsert":
+                    for doc in [_doc_from_json(data) for data in op["docs"]]:
+                        final[doc.slug] = doc
+                elif op["op"] == "remove":
+                    final.update((str(slug), None) for slug in op["slugs"])
+            except (KeyError, TypeError, ValueError):
+                log.warning("skipping malformed search update %.200r", op)
+        for slug, doc in final.items():
+            writer.delete_by_term("slug", slug)
+            if doc is not None:
+                writer.add_document(**_doc_fields(doc))
+
+    def flush(self, timeout: float = 5.0) -> int:
+        """Apply queued updates now if the lock frees within ``timeout``; return how many remain queued."""
+        if not self._queued() or not self.exists():
+            return len(self._queued())
+        with _flock(self._lockfile("swap"), fcntl.LOCK_SH):
+            if not self._rebuilding():
+                self._commit(None, drain=True, timeout=timeout)
+        return len(self._queued())
+
+    def _start_thread(self, attr: str, target: Callable[[], None]) -> None:
+        with self._threads_lock:
+            thread = getattr(self, attr)
+            if thread is not None and thread.is_alive() or self._stop.is_set():
+                return
+            thread = threading.Thread(target=target, name=f"kb-search{attr}", daemon=True)
+            setattr(self, attr, thread)
+            thread.start()
+
+    def _drain_loop(self) -> None:
+        delay, deadline = 0.1, time.monotonic() + 600
+        while time.monotonic() < deadline and not self._stop.wait(delay):
+            try:
+                if self.flush(timeout=self.write_timeout) == 0:
+                    return
+            except Exception as exc:
+                _failed("applying queued search updates failed", exc)
+            delay = min(delay * 2, 2.0)
+
+    def _merge(self) -> None:
+        found = self._pointer()
+        if found is None or self._stop.is_set():
+            return
+        try:
+            writer = windex.open_dir(str(found[0])).writer(timeout=0.0)
+        except windex.LockError:
+            return  # someone is writing; the next write tries again
+        except Exception as exc:
+            _failed("search index merge could not start", exc)
+            return
+        try:
+            writer.commit(merge=True)
+        except Exception as exc:
+            writer.cancel()
+            _failed("search index merge failed", exc)
+
+    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None) -> int:
+        """Index ``docs`` into a fresh generation, swap it in atomically and return the count.
+
+        ``progress`` is called with the running count after each note. Writes made meanwhile by other
+        processes are queued and replayed into the new generation right after the swap.
+        """
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with _flock(self._lockfile("rebuild"), fcntl.LOCK_EX):
+            path, ix = self._new_generation()
+            count, seen = 0, set()
+            try:
+                writer = ix.writer(limitmb=256)
+                try:
+                    for doc in docs:
+                        if doc.slug in seen:
+                            log.warning("rebuild: duplicate note %s skipped", doc.slug)
+                            continue
+                        seen.add(doc.slug)
+                        writer.add_document(**_doc_fields(doc))
+                        count += 1
+                        if progress is not None:
+                            progress(count)
+                    writer.commit(optimize=True)
+                except BaseException:
+                    writer.cancel()
+                    raise
+            except BaseException:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            self._swap_to(path)
+            if not self._commit(None, drain=True, timeout=30.0):
+                self._start_thread("_drainer", self._drain_loop)
+            self._remove_other_generations(path)
+        return count
+
+    # reading --------------------------------------------------------------------------------------------
+    def doc_count(self) -> int:
+        """How many notes the index holds."""
+        with self._lock:
+            gen = self._current()
+            return gen.searcher.doc_count() if gen is not None else 0
+
+    def stored_hashes(self) -> dict[str, str]:
+        """slug -> sha1 of the note file, for drift checks; empty if there is no index."""
+        with self._lock:
+            gen = self._current()
+            if gen is None:
+                return {}
+            return {f["slug"]: f.get("hash", "") for f in gen.reader.all_stored_fields()}
+
+    def _hit(self, gen: _Generation, docnum: int, score: float,
+             compiled: _Compiled | None = None) -> Hit:
+        stored = gen.searcher.stored_fields(docnum)
+        doc = stored["doc"]
+        snippet = None
+        if compiled is not None:
+            marker = compiled.marker(doc["language"])
+            snippet = textnorm.snippet(doc["excerpt"], marker) or textnorm.snippet(doc["summary"], marker)
+        if snippet is None:
+            snippet = textnorm.plain_snippet(doc["summary"] or doc["excerpt"])
+        return Hit(slug=stored["slug"], title=doc["title"], language=doc["language"],
+                   regions=list(doc["regions"]), topics=list(doc["topics"]),
+                   audience=list(doc["audience"]), summary=doc["summary"], updated=doc["updated"],
+                   score=float(score), snippet=snippet)
+
+    def search(self, query: SearchQuery, allowed: Any) -> SearchResults:
+        """Search as a reader allowed ``allowed`` (access.read_filter); never raises."""
+        query = _clean_query(query)
+        try:
+            with self._lock:
+                gen = self._current()
+                if gen is None:
+                    return _empty_results(query, "The search index is being prepared; "
+                                                 "please try again shortly.")
+                return self._search(gen, query, allowed)
+        except Exception as exc:
+            _failed("search failed for %r", exc, query.q[:300])
+            return _empty_results(query, "Search is unavailable at the moment; please try again shortly.")
+
+    def _search(self, gen: _Generation, query: SearchQuery, allowed: Any) -> SearchResults:
+        started = time.monotonic()
+
+        def late() -> bool:  # optional extra passes are skipped for a query that is already slow
+            return time.monotonic() - started > SEARCH_TIME_LIMIT / 4
+
+        parsed = queryparse.parse(query.q)
+        messages = list(parsed.notices)
+        compiled = _compile(gen, parsed)
+        if compiled.expansions_capped:
+            messages.append("A prefix matched many words; only the most common were searched.")
+        if parsed.had_input and compiled.query is None and not parsed.excluded:
+            messages.append("Your search had no words to look for, so all notes are shown.")
+
+        visible = gen.allowed(allowed)
+        if query.since is not None:
+            since, times = query.since.timestamp(), gen.times()
+            visible = frozenset(d for d in visible if times[d] >= since)
+        filters = {name: gen.filter_docs(FACETS[name], values) if values else None
+                   for name, values in (("regions", query.places), ("topics", query.topics),
+                                        ("audience", query.audience), ("language", query.languages))}
+
+        def restrict(docs: frozenset[int], skip: str | None = None) -> frozenset[int]:
+            for name, allowed_docs in filters.items():
+                if allowed_docs is not None and name != skip:
+                    docs = docs & allowed_docs
+            return docs
+
+        start, end = (query.page - 1) * query.per_page, query.page * query.per_page
+        ranked: list[tuple[int, float]] | None = None
+        timed_out = False
+
+        def run(positive: Any, scoring: Any) -> frozenset[int]:
+            """Visible notes matching; with ``scoring``, also ranks the requested page into ``ranked``."""
+            nonlocal ranked, timed_out
+            if positive is None:
+                docs = gen.live & visible
+                if compiled.excluded is not None:
+                    docs = docs - frozenset(gen.searcher.docs_for_query(compiled.excluded))
+                return docs
+            if scoring is None:
+                wq = _with_exclusions(positive, compiled.excluded)
+                return frozenset(gen.searcher.docs_for_query(wq)) & visible
+            collector = _Pass(end, visible, restrict(visible), started + SEARCH_TIME_LIMIT)
+            try:
+                gen.searcher.search_with_collector(_with_exclusions(scoring, compiled.excluded), collector)
+            except TimeLimit:
+                timed_out = True
+            results = collector.results()
+            ranked = [(results.docnum(i), results.score(i) or 0.0)
+                      for i in range(start, min(end, results.scored_length()))]
+            return frozenset(collector.seen)
+
+        positive = compiled.query
+        relevance = query.sort == "relevance"
+        scoring = None
+        if positive is not None and relevance:
+            scoring = AndMaybe(positive, compiled.proximity) if compiled.proximity is not None else positive
+        base = run(positive, scoring)
+        final = restrict(base)
+        and_total = len(final)
+        if not final and len(compiled.groups) > 1 and not late():
+            loose = Or(compiled.groups)
+            loose_base = run(loose, loose if relevance else None)
+            if restrict(loose_base):
+                positive, base, final = loose, loose_base, restrict(loose_base)
+                messages.append("No note contains all of your words; showing notes with some of them.")
+        if timed_out:
+            messages.append("This search took too long; the results may be incomplete.")
+
+        facets = {}
+        for name, fieldname in FACETS.items():
+            scope = restrict(base, skip=name)
+            counts = {v: n for v, docs in gen.facet(fieldname).items() if scope and (n := len(docs & scope))}
+            facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+        if ranked is None or positive is None:  # newest first (and every query without words)
+            times = gen.times()
+            top = heapq.nsmallest(end, final, key=lambda d: (-times[d], d)) if start < len(final) else []
+            ranked = [(d, 0.0) for d in top[start:end]]
+        hits = [self._hit(gen, d, s, compiled if positive is not None else None) for d, s in ranked]
+
+        suggestion = None
+        if and_total < SUGGEST_BELOW and compiled.query is not None and not late():
+            suggestion = self._suggest(gen, parsed, visible, and_total)
+        return SearchResults(query=query, total=len(final), hits=hits, facets=facets,
+                             suggestion=suggestion, message=" ".join(messages) or None)
+
+    def _suggest(self, gen: _Generation, parsed: queryparse.ParsedQuery, visible: frozenset[int],
+                 total: int) -> str | None:
+        """A corrected query when a word is not in the index and the correction finds more visible notes."""
+        replace: dict[str, str] = {}
+        for item in parsed.positive():
+            words = textnorm.words(item.text)
+            if item.kind != "word" or len(words) != 1 or len(replace) >= 4:
+                continue
+            term = _term_all(words[0])
+            if term is None or len(term) < 3 or any(gen.has_term(f"{s}_all", term) for s in SECTIONS):
+                continue
+            best = self._closest(gen, term)
+            if best:
+                replace[item.text] = best
+        if not replace:
+            return None
+        corrected = parsed.to_string(replace)
+        reparsed = queryparse.parse(corrected)
+        compiled = _compile(gen, reparsed)
+        if compiled.query is None:
+            return None
+        found = frozenset(gen.searcher.docs_for_query(_with_exclusions(compiled.query, compiled.excluded)))
+        return corrected if len(found & visible) > total else None  # never hint at unseen notes' words
+
+    @staticmethod
+    def _closest(gen: _Generation, term: str) -> str | None:
+        for maxdist in (1, 2) if len(term) >= 5 else (1,):
+            found: set[str] = set()
+            for leaf, _ in gen.reader.leaf_readers():
+                for fieldname in ("body_all", "title_all"):
+                    found.update(itertools.islice(leaf.terms_within(fieldname, term, maxdist, prefix=1), 200))
+            found.discard(term)
+            if found:
+                freq = gen.reader.doc_frequency
+                return max(sorted(found), key=lambda t: freq("body_all", t) + freq("title_all", t))
+        return None
+
+    def backlinks(self, slug: str, allowed: Any) -> list[Hit]:
+        """Readable notes that link to ``slug``, in title order."""
+        try:
+            with self._lock:
+                gen = self._current()
+                if gen is None:
+                    return []
+                docs = (gen.docs("links", slug) & gen.allowed(allowed)) - gen.docs("slug", slug)
+                hits = [self._hit(gen, d, 0.0) for d in sorted(docs)[:1000]]
+        except Exception as exc:
+            _failed("backlinks failed for %s", exc, slug)
+            return []
+        return sorted(hits, key=lambda h: (h.title.casefold(), h.slug))
+
+    def related(self, slug: str, allowed: Any, limit: int = 5) -> list[Hit]:
+        """More like this: readable notes, not ``slug`` nor its translations, best first."""
+        try:
+            with self._lock:
+                gen = self._current()
+                own = gen.docs("slug", slug) if gen is not None else frozenset()
+                if not own:
+                    return []
+                docnum = min(own)
+                stored = gen.searcher.stored_fields(docnum)
+                doc = stored["doc"]
+                candidates = gen.allowed(allowed) - gen.docs("group", stored.get("group") or slug) - own
+                if not candidates:
+                    return []
+                text = " ".join((doc["title"], doc["summary"], doc["excerpt"]))
+                results = gen.searcher.more_like(docnum, f"body_{doc['language']}", text=text,
+                                                 top=max(1, min(int(limit), 50)), numterms=12,
+                                                 filter=set(candidates))
+                return [self._hit(gen, hit.docnum, hit.score or 0.0) for hit in results]
+        except Exception as exc:
+            _failed("related failed for %s", exc, slug)
+            return []

@@ -1,0 +1,63 @@
+"""Domain errors and HTTP errors mapped once: one HTML error page, one JSON error shape."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
+                      PermissionDenied, RevisionNotFound, StorageError)
+
+log = logging.getLogger(__name__)
+
+_STATUS = [(NoteNotFound, 404), (RevisionNotFound, 404), (InvalidSlug, 404), (PermissionDenied, 403),
+           (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (StorageError, 503), (KbError, 400)]
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You may not do that.",
+    404: "There is no page here. It may have been moved, or the address may be mistyped.",
+    405: "That action is not allowed here.",
+    409: "This note changed since you started; nothing was overwritten.",
+    413: "That is too large.",
+    422: "Some fields need attention.",
+    429: "Too many attempts. Please wait a little and try again.",
+    500: "Something went wrong on our side. Nothing you did caused it.",
+    503: "The service cannot save right now. Nothing was changed.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str | None = None, **extra):
+    message = message or MESSAGES.get(status, "Error")
+    if wants_json():
+        return jsonify({"error": {"status": status, "message": message, **extra}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(KbError)
+    def kb_error(exc: KbError):
+        status = next(code for cls, code in _STATUS if isinstance(exc, cls))
+        message = None if status == 404 else str(exc)
+        extra = {}
+        if isinstance(exc, InvalidNote):
+            extra["fields"] = [{"field": f, "message": m} for f, m in exc.problems]
+        if isinstance(exc, EditConflict):
+            extra["current_revision"] = exc.current
+        return error_response(status, message, **extra)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = exc.description if status in (400,) and getattr(exc, "description", None) else None
+        return error_response(status, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return error_response(500)

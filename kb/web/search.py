@@ -1,0 +1,31 @@
+"""Search: the HTML page /search and the JSON API /api/search take the same parameters."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
+
+from .helpers import current_wiki, search_query_from_args
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/search")
+def page():
+    query = search_query_from_args()
+    results = current_wiki().search(current_user, query)
+    return render_template("search/results.html", results=results, query=query)
+
+
+@bp.get("/api/search")
+def api():
+    query = search_query_from_args()
+    r = current_wiki().search(current_user, query)
+    return jsonify({
+        "query": query.q, "total": r.total, "page": query.page, "per_page": query.per_page,
+        "hits": [{"slug": h.slug, "title": h.title, "language": h.language, "regions": list(h.regions),
+                  "topics": list(h.topics), "snippet": h.snippet,
+                  "updated": h.updated.isoformat() if h.updated else None, "score": round(h.score, 4)}
+                 for h in r.hits],
+        "facets": {k: r.facets.get(k, {}) for k in ("regions", "topics", "audience", "language")},
+        "suggestion": r.suggestion, "message": r.message,
+    })

@@ -1,0 +1,171 @@
+"""The service the web layer and the CLI call. Every read passes the access policy; one write path
+(store -> git -> index) keeps content, history and search in step."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import access
+from .errors import EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied
+from .history import History, Revision
+from .importer import ImportReport, plan_import
+from .indexing import Indexer
+from .model import Note, NoteMeta, check_slug, dump_note, parse_note
+from .render import Rendered, Renderer
+from .search import Hit, SearchIndex, SearchQuery, SearchResults
+from .store import Store, content_hash
+from .taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NoteView:
+    """What a note page shows: the note, its rendered body, and what surrounds it, all policy-checked."""
+    note: Note
+    rendered: Rendered
+    updated: dt.datetime | None
+    backlinks: list[Hit] = field(default_factory=list)
+    related: list[Hit] = field(default_factory=list)
+    translations: dict[str, str] = field(default_factory=dict)  # language -> slug, readable ones only
+    can_edit: bool = False
+
+
+class Wiki:
+    def __init__(self, content_dir: Path, index_dir: Path):
+        self.content_dir = Path(content_dir)
+        self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
+        self.store = Store(self.content_dir)
+        self.history = History(self.content_dir)
+        self.index = SearchIndex(Path(index_dir))
+        self.renderer = Renderer(link_base="/notes/")
+        self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
+
+    # --- reading ----------------------------------------------------------------------------
+    def _load(self, slug: str) -> Note:
+        """A note as stored, with no access check: for internal use only."""
+        check_slug(slug)
+        raw = self.store.read_bytes(slug)
+        try:
+            return parse_note(slug, raw.decode("utf-8", errors="replace"), self.taxonomy)
+        except InvalidNote:
+            raise NoteNotFound(slug) from None
+
+    def can_read(self, user: Any, note: Note) -> bool:
+        return access.can_read(user, note.meta, self.taxonomy)
+
+    def can_edit(self, user: Any, note: Note | None) -> bool:
+        return access.can_edit(user, note.meta if note else None, self.taxonomy)
+
+    def get_note(self, user: Any, slug: str) -> Note:
+        """The note if it exists and this user may read it; NoteNotFound otherwise (the same either way)."""
+        try:
+            note = self._load(slug)
+        except KbError:
+            raise NoteNotFound(slug) from None
+        if not self.can_read(user, note):
+            raise NoteNotFound(slug)
+        return note
+
+    def title_if_readable(self, user: Any, slug: str) -> str | None:
+        try:
+            return self.get_note(user, slug).meta.title
+        except NoteNotFound:
+            return None
+
+    def render(self, user: Any, note: Note) -> Rendered:
+        key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
+        return self.renderer.render(note.body, lambda s: self.title_if_readable(user, s), cache_key=key)
+
+    def updated_of(self, note: Note) -> dt.datetime | None:
+        if note.meta.updated:
+            return note.meta.updated
+        revs = self.history.log(self.store.relpath(note.slug), limit=1)
+        return revs[0].date if revs else None
+
+    def view(self, user: Any, slug: str) -> NoteView:
+        note = self.get_note(user, slug)
+        allowed = access.read_filter(user, self.taxonomy)
+        translations = {lang: s for lang, s in note.meta.translations.items()
+                        if lang != note.meta.language and self.title_if_readable(user, s)}
+        return NoteView(note=note, rendered=self.render(user, note), updated=self.updated_of(note),
+                        backlinks=self.index.backlinks(slug, allowed),
+                        related=self.index.related(slug, allowed, limit=5),
+                        translations=translations, can_edit=self.can_edit(user, note))
+
+    def search(self, user: Any, query: SearchQuery) -> SearchResults:
+        return self.index.search(query, access.read_filter(user, self.taxonomy))
+
+    def history_of(self, user: Any, slug: str, limit: int = 100) -> list[Revision]:
+        self.get_note(user, slug)
+        return self.history.log(self.store.relpath(slug), limit=limit)
+
+    def revision_of(self, slug: str) -> str | None:
+        return self.history.last_revision(self.store.relpath(slug))
+
+    # --- writing ----------------------------------------------------------------------------
+    def save(self, user: Any, slug: str, meta: NoteMeta, body: str, base_revision: str | None,
+             message: str = "", create: bool = False) -> str:
+        """Write a note through the one write path; refuse a stale base with EditConflict.
+
+        Under the content lock: check the base revision, write atomically, commit, update the index.
+        """
+        check_slug(slug)
+        author = getattr(user, "username", None) or "kb"
+        with self.store.locked():
+            exists = self.store.exists(slug)
+            if exists:
+                current = self._load_any(slug)
+                if current is not None and not self.can_read(user, current):
+                    raise NoteNotFound(slug)
+                if create:
+                    raise NoteExists(f"A note named {slug!r} already exists.")
+                if current is not None and not self.can_edit(user, current):
+                    raise PermissionDenied(slug)
+                head = self.revision_of(slug)
+                if base_revision != head:
+                    raise EditConflict(slug, base_revision, head)
+            if not access.can_edit(user, meta, self.taxonomy):
+                raise PermissionDenied(slug)
+            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            meta = meta.copy(updated=now, created=meta.created or now)
+            if author not in meta.authors and author != "kb":
+                meta = meta.copy(authors=[*meta.authors, author])
+            note = Note(slug, meta, body)
+            self.store.write_text(slug, dump_note(note))
+            rev = self.history.commit([self.store.relpath(slug)], message or f"Update {slug}", author)
+            self.indexer.refresh([slug])
+            return rev or self.revision_of(slug) or ""
+
+    def _load_any(self, slug: str) -> Note | None:
+        try:
+            return self._load(slug)
+        except NoteNotFound:
+            return None
+
+    def import_paths(self, paths: list[Path], author: str = "kb",
+                     progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Import Markdown files: validate all, write the new ones, one commit, index them."""
+        with self.store.locked():
+            report, writes = plan_import(self.store, self.taxonomy, paths, progress)
+            for slug, data in writes.items():
+                self.store.write_bytes(slug, data)
+            if writes:
+                self.history.commit([self.store.relpath(s) for s in writes],
+                                    f"Import {len(writes)} note(s)", author)
+                self.indexer.refresh(list(writes))
+        return report
+
+    # --- index lifecycle --------------------------------------------------------------------
+    def rebuild_index(self, progress: Callable[[int], None] | None = None):
+        return self.indexer.rebuild(progress)
+
+    def check_index(self, repair: bool = False):
+        with self.store.locked():
+            return self.indexer.check(repair=repair)
+
+    def close(self) -> None:
+        self.index.close()
