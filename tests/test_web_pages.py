@@ -122,7 +122,8 @@ def test_search_page_finds_a_note_by_title_words(client):
     assert f'href="/notes/{PUBLIC.slug}"' in html
 
 
-@pytest.mark.parametrize("q", ["", "*", "[a TO z]", "((((", '"unbalanced', "x" * 10000, "\x00\x01", "OR"])
+@pytest.mark.parametrize("q", ["", "*", "[a TO z]", "((((", '"unbalanced', "x" * 10000, "\x00\x01", "OR"],
+                         ids=["empty", "star", "range", "parens", "quote", "long", "control", "or"])
 def test_odd_queries_get_a_page_not_an_error(client, q):
     assert client.get("/search", query_string={"q": q}).status_code == 200
 
