@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 WORKERS ?= 2
 
-.PHONY: run test install install-test clean bench
+.PHONY: run test install install-test clean bench translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,15 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-run: install
+# Compiled catalogues (.mo) are built from the tracked .po files, never committed.
+translations: install
+	@if ls kb/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d kb/translations; fi
+
+run: install translations
 	$(BIN)/kb init
 	$(BIN)/kb serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: install-test
+test: install-test translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install-test

@@ -7,10 +7,10 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, auth, browse, errors, notes, search
+from . import api, auth, browse, errors, i18n, notes, search
 from .helpers import current_wiki, template_globals
 
-LOCALES = ("en", "fr", "ar")
+LOCALES = i18n.LOCALES
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
@@ -51,7 +51,7 @@ def init_web(app: Flask) -> None:
             return user
         return None
 
-    for bp in (notes.bp, browse.bp, search.bp, auth.bp, api.bp):
+    for bp in (notes.bp, browse.bp, search.bp, auth.bp, api.bp, i18n.bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     errors.register(app)
