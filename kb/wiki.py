@@ -31,6 +31,7 @@ class NoteView:
     backlinks: list[Hit] = field(default_factory=list)
     related: list[Hit] = field(default_factory=list)
     translations: dict[str, str] = field(default_factory=dict)  # language -> slug, readable ones only
+    newer_translations: list[str] = field(default_factory=list)  # languages whose version changed after this one
     can_edit: bool = False
 
 
@@ -89,12 +90,23 @@ class Wiki:
     def view(self, user: Any, slug: str) -> NoteView:
         note = self.get_note(user, slug)
         allowed = access.read_filter(user, self.taxonomy)
-        translations = {lang: s for lang, s in note.meta.translations.items()
-                        if lang != note.meta.language and self.title_if_readable(user, s)}
-        return NoteView(note=note, rendered=self.render(user, note), updated=self.updated_of(note),
+        updated = self.updated_of(note)
+        translations, newer = {}, []
+        for lang, other_slug in note.meta.translations.items():
+            try:
+                other = self.get_note(user, other_slug)
+            except NoteNotFound:
+                continue
+            if lang != note.meta.language:
+                translations[lang] = other_slug
+                other_updated = self.updated_of(other)
+                if updated and other_updated and other_updated.date() > updated.date():
+                    newer.append(lang)
+        return NoteView(note=note, rendered=self.render(user, note), updated=updated,
                         backlinks=self.index.backlinks(slug, allowed),
                         related=self.index.related(slug, allowed, limit=5),
-                        translations=translations, can_edit=self.can_edit(user, note))
+                        translations=translations, newer_translations=newer,
+                        can_edit=self.can_edit(user, note))
 
     def search(self, user: Any, query: SearchQuery) -> SearchResults:
         return self.index.search(query, access.read_filter(user, self.taxonomy))

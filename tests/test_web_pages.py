@@ -147,3 +147,17 @@ def test_no_inline_script_or_style_in_pages(client):
     for path in ("/", f"/notes/{PUBLIC.slug}", "/search?q=protection", "/regions", "/login"):
         html = client.get(path).get_data(as_text=True)
         assert "<script" not in html and "<style" not in html and " style=" not in html
+
+
+def test_translation_switcher_and_out_of_date_notice(app, client):
+    en, fr = "unaccompanied-children-best-interests-agadez", "enfants-non-accompagnes-interet-superieur-agadez-fr"
+    html = client.get(f"/notes/{en}").get_data(as_text=True)
+    assert f'href="/notes/{fr}" hreflang="fr"' in html
+    assert "may be out of date" not in client.get(f"/notes/{fr}").get_data(as_text=True)
+    path = Path(app.config["KB_CONTENT_DIR"]) / f"{en}.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("updated: ", "updated: 2026-11-20\nold_updated: ", 1), encoding="utf-8")
+    app.extensions["kb.wiki"].check_index(repair=True)
+    notice = client.get(f"/notes/{fr}").get_data(as_text=True)
+    assert "may be out of date" in notice
+    assert "may be out of date" not in client.get(f"/notes/{en}").get_data(as_text=True)
