@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
@@ -15,16 +16,16 @@ _STATUS = [(NoteNotFound, 404), (RevisionNotFound, 404), (InvalidSlug, 404), (Pe
            (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (StorageError, 503), (KbError, 400)]
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You may not do that.",
-    404: "There is no page here. It may have been moved, or the address may be mistyped.",
-    405: "That action is not allowed here.",
-    409: "This note changed since you started; nothing was overwritten.",
-    413: "That is too large.",
-    422: "Some fields need attention.",
-    429: "Too many attempts. Please wait a little and try again.",
-    500: "Something went wrong on our side. Nothing you did caused it.",
-    503: "The service cannot save right now. Nothing was changed.",
+    400: _l("The request could not be understood."),
+    403: _l("You may not do that."),
+    404: _l("There is no page here. It may have been moved, or the address may be mistyped."),
+    405: _l("That action is not allowed here."),
+    409: _l("This note changed since you started; nothing was overwritten."),
+    413: _l("That is too large."),
+    422: _l("Some fields need attention."),
+    429: _l("Too many attempts. Please wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing you did caused it."),
+    503: _l("The service cannot save right now. Nothing was changed."),
 }
 
 
@@ -33,7 +34,7 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str | None = None, **extra):
-    message = message or MESSAGES.get(status, "Error")
+    message = str(message or MESSAGES.get(status, "Error"))
     if wants_json():
         return jsonify({"error": {"status": status, "message": message, **extra}}), status
     return render_template("error.html", status=status, message=message), status
