@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .model import NoteMeta
-from .taxonomy import Taxonomy
+from .taxonomy import STATUSES, Taxonomy
 
 ROLES = ("admin", "focal_point", "practitioner")
 
@@ -77,13 +77,79 @@ def can_read(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
     return matches(read_filter(user, taxonomy), note_facts(meta, taxonomy))
 
 
+def _covers(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """A focal point whose regions include one of the note's countries."""
+    return bool(taxonomy.countries_of(meta.regions) & user_countries(user, taxonomy))
+
+
+def can_create(user: Any) -> bool:
+    """May this user start notes at all? Every signed-in role may: practitioners write drafts."""
+    return _signed_in(user) and getattr(user, "role", None) in ROLES
+
+
 def can_edit(user: Any, meta: NoteMeta | None, taxonomy: Taxonomy) -> bool:
-    """May this user change the note (or, with meta None, create notes at all)?"""
+    """May this user change the note (or, with meta None, create notes at all)?
+
+    Admins change everything, focal points the notes of their regions, and authors their own notes while
+    they are drafts or waiting for review.
+    """
     if is_admin(user):
         return True
-    countries = user_countries(user, taxonomy)
-    if not countries:
-        return False
     if meta is None:
+        return can_create(user)
+    if _covers(user, meta, taxonomy):
         return True
-    return bool(taxonomy.countries_of(meta.regions) & countries)
+    return (_signed_in(user) and meta.status in ("draft", "review")
+            and getattr(user, "username", None) in meta.authors)
+
+
+def can_publish(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user publish or unpublish the note? Admins, and focal points of its regions."""
+    return is_admin(user) or _covers(user, meta, taxonomy)
+
+
+# draft -> review -> published, and back to draft; a focal point may also publish a draft directly.
+WORKFLOW: dict[str, tuple[str, ...]] = {"draft": ("review", "published"), "review": ("draft", "published"),
+                                        "published": ("draft",)}
+
+
+def can_set_status(user: Any, before: NoteMeta | None, after: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user move a note from ``before`` (None: a new note) to ``after``'s status?"""
+    old, new = (before.status if before else None), after.status
+    if old == new and before is not None:
+        return True
+    if is_admin(user):
+        return True
+    if old is not None and new not in WORKFLOW.get(old, ()):
+        return False
+    if new == "published":
+        return can_publish(user, after, taxonomy)
+    if old == "published":
+        return can_publish(user, before, taxonomy)
+    return True  # draft <-> review: whoever may edit the note (checked with can_edit)
+
+
+def statuses_for(user: Any, before: NoteMeta | None, taxonomy: Taxonomy) -> list[str]:
+    """The statuses this user may give the note next (its current one first), for forms.
+
+    For a new note the regions are not chosen yet: focal points are offered "published", and the save
+    checks it against the regions they pick.
+    """
+    if before is None:
+        may_publish = is_admin(user) or bool(user_countries(user, taxonomy))
+        return ["draft", "review", *(["published"] if may_publish else [])] if can_create(user) else []
+    options = [before.status]
+    for status in STATUSES:
+        if status != before.status and can_set_status(user, before, before.copy(status=status), taxonomy):
+            options.append(status)
+    return options
+
+
+def can_delete(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user (soft-)delete the note? Those who may publish it."""
+    return can_publish(user, meta, taxonomy)
+
+
+def can_undelete(user: Any) -> bool:
+    """Only admins bring deleted notes back."""
+    return is_admin(user)

@@ -242,6 +242,40 @@ def token_revoke(ctx: click.Context, token_id: int):
     click.echo(f"Revoked token {token_id}.")
 
 
+@cli.command("export")
+@click.option("--region", required=True, help="A region or country, by name or slug.")
+@click.option("--topic", "topics", multiple=True, help="Only notes on this topic (repeatable).")
+@click.option("--lang", "languages", multiple=True, type=click.Choice(["en", "fr", "ar"]),
+              help="Only notes in this language (repeatable); one language is also the pack's interface language.")
+@click.option("--user", "username", default=None,
+              help="Include what this account may read; without it, public published notes only.")
+@click.option("--base-url", default=None, help="The kb site's address, for links from the pack back to it.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip to write.")
+@click.pass_context
+def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: tuple[str, ...],
+           username: str | None, base_url: str | None, out: Path):
+    """Write an offline pack of a region's notes: static HTML pages with search, in a zip."""
+    from .export import build_pack
+    wiki = _wiki(ctx)
+    if not wiki.index.exists():
+        _rebuild(wiki)  # notes are chosen through the index, as on the site
+    reader = None
+    if username:
+        reader = _users(ctx).by_username(username)
+        if reader is None or not reader.active:
+            raise click.ClickException(f"No active account named {username!r}.")
+    part = out.with_name(out.name + ".part")
+    try:
+        with open(part, "wb") as fh:
+            report = build_pack(wiki, reader, region, fh, topics=topics, languages=languages,
+                                ui_lang=languages[0] if len(languages) == 1 else "en", base_url=base_url)
+        os.replace(part, out)
+    except (KbError, OSError) as exc:
+        part.unlink(missing_ok=True)
+        _fail(exc)
+    click.echo(f"Wrote {len(report.slugs)} notes to {out}{' (the newest only)' if report.truncated else ''}.")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

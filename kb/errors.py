@@ -50,3 +50,12 @@ class RevisionNotFound(KbError):
 
 class TaxonomyError(KbError):
     """content/taxonomy.yml is missing or malformed."""
+
+
+class PersonalDataFound(KbError):
+    """Publishing a public note that seems to contain personal data needs a change or a confirmed reason."""
+
+    def __init__(self, findings: list):
+        self.findings = list(findings)
+        super().__init__(f"The note seems to contain personal data ({len(self.findings)} finding(s)); "
+                         "change it, or confirm with a reason to publish it anyway.")

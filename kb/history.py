@@ -1,10 +1,13 @@
 """History in git: init, commit, log, show, last revisions. The only module that runs git."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +16,10 @@ from .errors import RevisionNotFound, StorageError
 _REV_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _SEP = "\x1f"
 _SYSTEM = ("kb", "kb@localhost")
+# git holds its lock files for milliseconds; one older than this was left by a process killed mid-commit
+STALE_LOCK_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,13 @@ class History:
 
     def commit(self, paths: list[str], message: str, author: str = "kb", email: str | None = None) -> str | None:
         """Stage the given paths (added, changed or removed) and commit; return the commit id, None if no change."""
-        self._git("add", "-A", "--", *paths)
+        self.clear_stale_locks()
+        present = [p for p in paths if (self.root / p).exists()]
+        if present:
+            self._git("add", "-A", "--", *present)
+        gone = [p for p in paths if p not in present]  # deleted, or moved away by move() (already staged)
+        if gone:
+            self._git("rm", "-q", "-r", "--cached", "--ignore-unmatch", "--", *gone)
         if self._git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
             return None
         email = email or f"{re.sub(r'[^A-Za-z0-9._-]', '', author) or 'kb'}@kb.invalid"
@@ -97,6 +110,47 @@ class History:
         if proc.returncode != 0:
             raise RevisionNotFound(revision)
         return proc.stdout
+
+    def path_at(self, path: str, revision: str) -> str | None:
+        """The name the file had at a revision of its history (which follows renames), or None."""
+        if not _REV_RE.match(revision or ""):
+            return None
+        proc = self._git("log", "--follow", "--format=%x1e%H", "--name-only", "--", path, check=False)
+        for block in proc.stdout.decode("utf-8", errors="replace").split("\x1e"):
+            lines = [ln for ln in block.split("\n") if ln]
+            if len(lines) >= 2 and lines[0].startswith(revision):
+                return lines[1]
+        return None
+
+    def move(self, old: str, new: str) -> None:
+        """Rename a file with `git mv`, so the history follows it; commit() records the change."""
+        (self.root / new).parent.mkdir(parents=True, exist_ok=True)
+        self.clear_stale_locks()
+        self._git("mv", "--", old, new)
+
+    def clear_stale_locks(self) -> None:
+        """Remove git lock files left behind by a process killed mid-commit (SIGKILL, power loss).
+
+        Callers hold kb's content lock, so no other kb writer is running git here; a young lock may be a
+        person running git by hand, so it is waited for (at most STALE_LOCK_SECONDS) and removed only once
+        it is that old. A lock that keeps being renewed is left for git to report.
+        """
+        git_dir = self.root / ".git"
+        deadline = time.monotonic() + STALE_LOCK_SECONDS + 1
+        for lock in [git_dir / "index.lock", git_dir / "HEAD.lock", *git_dir.glob("refs/heads/**/*.lock")]:
+            while True:
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    break
+                if age >= STALE_LOCK_SECONDS:
+                    log.warning("removing %s, left by an interrupted git command %.0f s ago", lock, age)
+                    with contextlib.suppress(FileNotFoundError):
+                        lock.unlink()
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
 
     def last_changes(self) -> dict[str, tuple[str, dt.datetime]]:
         """For every file: the last commit that changed it and its date, in one pass over the log."""

@@ -37,7 +37,7 @@ import shutil
 import threading
 import time
 import traceback
-from collections import OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +47,9 @@ from whoosh import index as windex
 from whoosh.analysis import Analyzer, Token
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 from whoosh.filedb.structfile import StructFile
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Frequency, Positions
 from whoosh.lang.porter import stem as _porter_stem
 from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.query import And, AndMaybe, AndNot, Phrase, Term
@@ -56,6 +58,7 @@ from whoosh.query import And, AndMaybe, AndNot, Phrase, Term
 # so the array form is pinned and behaviour does not change when the corpus crosses 5,000 notes
 from whoosh.query.compound import PreloadedOr as Or
 from whoosh.reading import TermNotFound
+from whoosh.system import pack_uint
 
 from . import queryparse, textnorm
 
@@ -64,7 +67,10 @@ log = logging.getLogger(__name__)
 LANGS = ("en", "fr", "ar")
 SECTIONS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # boosts: titles outweigh bodies
 ALL_WEIGHT = 0.6  # the unstemmed cross-language fields add to the stemmed ones: exact words rank higher
-FACETS = {"regions": "places", "topics": "topics", "audience": "audience", "language": "language"}
+# facet name -> field; "regions" counts regions and countries alike (a region covers its countries),
+# "countries" counts countries only (the notes a country filter would give)
+FACETS = {"regions": "places", "countries": "countries", "topics": "topics", "audience": "audience",
+          "language": "language"}
 ACCESS_FIELDS = ("status", "visibility", "authors", "countries")
 EXCERPT_CHARS = 4000
 MAX_TEXT_CHARS = 500_000  # a pathological note cannot stall indexing
@@ -72,9 +78,10 @@ PREFIX_TERMS_PER_FIELD = 40
 PREFIX_TERMS_PER_QUERY = 240
 SEARCH_TIME_LIMIT = 1.0
 MAX_SEGMENTS = 12  # above this a background merge runs after a write
+REBUILD_POOL_MB = 256  # whoosh's estimate; the process grows by about as much during a rebuild
 SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
 # Bump when analysis or schema change: generations carry it, and ensure() replaces an older one.
-INDEX_VERSION = "kb-search-1"
+INDEX_VERSION = "kb-search-2"
 PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
 # on two-word queries it cost a third more time for no gain)
 
@@ -142,9 +149,53 @@ class KbAnalyzer(Analyzer):
             yield t
 
 
+class _TermPositions(Positions):
+    """whoosh's Positions, read straight from the term lists kb indexes (the same postings, without a
+    token object per word: a third of the time of a rebuild went there). Stored in the index by this
+    module path, like KbAnalyzer."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, list):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        positions: defaultdict[str, list[int]] = defaultdict(list)
+        for pos, term in enumerate(value):
+            positions[term].append(pos)
+        boost, encode = self.field_boost, self.encode
+        for term, poslist in positions.items():
+            yield term, len(poslist), len(poslist) * boost, encode(poslist)
+
+
+class _TermFrequency(Frequency):
+    """whoosh's Frequency, read straight from a term list (see _TermPositions)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, list):
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        return ((term, n, n * boost, pack_uint(n)) for term, n in Counter(value).items())
+
+
+def _rebuild_codec() -> W3Codec:
+    """The default codec, minus the per-block length statistics: they serve only whoosh's block-skipping
+    optimisation, which kb turns off (its counts need every match), and reading a length for each posting
+    was a sixth of the time of a rebuild."""
+    codec = W3Codec()
+    codec.length_stats = False
+    return codec
+
+
+def _pool_nearly_full(writer: Any) -> bool:
+    """Is the writer's in-memory pool of postings near REBUILD_POOL_MB? Past it, whoosh sorts the postings
+    through temporary files, which took more CPU than indexing itself at 7,400 notes; a rebuild commits
+    a segment instead (memory stays bounded, and a few large segments search as fast as one)."""
+    size = getattr(getattr(writer, "pool", None), "currentsize", 0)
+    return size > REBUILD_POOL_MB * 1024 * 1024 * 0.7
+
+
 def _schema() -> Schema:
     fields: dict[str, Any] = dict(
-        slug=ID(stored=True, unique=True), group=ID(stored=True), language=ID(stored=True),
+        slug=ID(stored=True, unique=True), group=ID(stored=True, sortable=True), language=ID(stored=True),
         status=ID(), visibility=ID(), places=KEYWORD(), topics=KEYWORD(), audience=KEYWORD(),
         authors=KEYWORD(), countries=KEYWORD(), links=KEYWORD(),
         updated_ts=NUMERIC(int, bits=64, sortable=True), hash=STORED(), doc=STORED(),
@@ -152,8 +203,10 @@ def _schema() -> Schema:
     for section in SECTIONS:
         for lang in LANGS + ("all",):
             # no positions for the big unstemmed body: phrases use the stemmed body of each language
-            fields[f"{section}_{lang}"] = TEXT(analyzer=KbAnalyzer(lang),
-                                               phrase=not (section == "body" and lang == "all"))
+            phrase = not (section == "body" and lang == "all")
+            text = TEXT(analyzer=KbAnalyzer(lang), phrase=phrase)
+            text.format = (_TermPositions if phrase else _TermFrequency)(field_boost=text.format.field_boost)
+            fields[f"{section}_{lang}"] = text
     return Schema(**fields)
 
 
@@ -188,6 +241,7 @@ class IndexDoc:
 class SearchQuery:
     q: str = ""
     places: list[str] = field(default_factory=list)  # region or country names; OR among them
+    countries: list[str] = field(default_factory=list)  # country names; OR among them, AND with places
     topics: list[str] = field(default_factory=list)
     audience: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
@@ -195,7 +249,7 @@ class SearchQuery:
     sort: str = "relevance"  # or "newest"; a query without words always sorts newest
     page: int = 1
     per_page: int = 20
-    prefer_language: str | None = None  # accepted; not used yet
+    prefer_language: str | None = None  # the reader's language: the translation shown for a group
 
 
 @dataclass
@@ -329,42 +383,92 @@ def _clean_query(query: SearchQuery) -> SearchQuery:
     since = query.since if isinstance(query.since, dt.datetime) else None
     return dataclasses.replace(
         query, q=query.q if isinstance(query.q, str) else str(query.q or ""),
-        places=_strings(query.places), topics=_strings(query.topics),
+        places=_strings(query.places), countries=_strings(query.countries), topics=_strings(query.topics),
         audience=_strings(query.audience), languages=_strings(query.languages),
         since=_utc(since) if since else None,
         sort=query.sort if query.sort in ("relevance", "newest") else "relevance",
         page=min(max(as_int(query.page, 1), 1), 10_000),
-        per_page=min(max(as_int(query.per_page, 20), 1), 100))
+        per_page=min(max(as_int(query.per_page, 20), 1), 100),
+        prefer_language=query.prefer_language if query.prefer_language in LANGS else None)
 
 
 # --- one searcher generation and its caches ---------------------------------------------------------
 
+class _Segment:
+    """What kb reads from one whoosh segment, kept while the segment lives: a segment never changes except
+    that its deleted documents only grow, so these sets (in the segment's own numbering) stay supersets of
+    its live documents and are intersected with ``_Generation.live`` when used. Reopening the index after
+    a save then rereads only the new small segment, not the whole index."""
+
+    MAX_VALUES = 20_000
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], frozenset[int]] = {}
+        self.terms: dict[str, list[str]] = {}
+        self.columns: dict[str, list[Any]] = {}
+
+    def docs(self, leaf: Any, fieldname: str, value: str) -> frozenset[int]:
+        key = (fieldname, value)
+        found = self.values.get(key)
+        if found is None:
+            try:
+                found = frozenset(leaf.postings(fieldname, value).all_ids())
+            except TermNotFound:
+                found = frozenset()
+            if len(self.values) > self.MAX_VALUES:
+                self.values.clear()
+            self.values[key] = found
+        return found
+
+    def field_terms(self, leaf: Any, fieldname: str) -> list[str]:
+        if fieldname not in self.terms:
+            self.terms[fieldname] = list(leaf.field_terms(fieldname))
+        return self.terms[fieldname]
+
+    def column(self, leaf: Any, fieldname: str) -> list[Any]:
+        if fieldname not in self.columns:
+            self.columns[fieldname] = list(leaf.column_reader(fieldname))
+        return self.columns[fieldname]
+
+
 class _Generation:
     """One open searcher and the document sets cached for it; used under SearchIndex._lock only."""
 
-    def __init__(self, path: Path, pointer: Any, ix: Any):
+    def __init__(self, path: Path, pointer: Any, ix: Any, segments: dict[str, _Segment]):
         self.path, self.pointer, self.ix = path, pointer, ix
         self.searcher = ix.searcher()
         self.reader = self.searcher.reader()
         self.live = frozenset(self.reader.all_doc_ids())
+        self.leaves: list[tuple[Any, int, _Segment]] = []
+        if self.reader.doc_count_all():
+            for leaf, offset in self.reader.leaf_readers():
+                self.leaves.append((leaf, offset, segments.get(self._key(leaf)) or _Segment()))
+        self.segments = {self._key(leaf): seg for leaf, _, seg in self.leaves}
+        self._partial = self.reader.has_deletions()
         self._values: dict[tuple[str, str], frozenset[int]] = {}
         self._facets: dict[str, dict[str, frozenset[int]]] = {}
         self._lenient: dict[str, dict[str, str]] = {}
         self._allowed: OrderedDict[Any, frozenset[int]] = OrderedDict()
-        self._times: list[int] | None = None
+        self._columns: dict[str, list[Any]] = {}
+        self._groups: tuple[list[int], dict[int, frozenset[int]], frozenset[int]] | None = None
+
+    def _key(self, leaf: Any) -> str:
+        return f"{self.path.name}/{leaf.segment().segment_id()}"
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.searcher.close()
 
     def docs(self, fieldname: str, value: str) -> frozenset[int]:
+        """Live notes whose ``fieldname`` holds ``value`` (an indexed term)."""
         key = (fieldname, value)
         found = self._values.get(key)
         if found is None:
-            try:
-                found = frozenset(self.reader.postings(fieldname, value).all_ids())
-            except TermNotFound:
-                found = frozenset()
+            parts = [local if offset == 0 else frozenset(offset + d for d in local)
+                     for leaf, offset, seg in self.leaves if (local := seg.docs(leaf, fieldname, value))]
+            found = parts[0] if len(parts) == 1 else frozenset().union(*parts)
+            if self._partial:
+                found = found & self.live
             if len(self._values) > 20_000:
                 self._values.clear()
             self._values[key] = found
@@ -372,7 +476,8 @@ class _Generation:
 
     def facet(self, fieldname: str) -> dict[str, frozenset[int]]:
         if fieldname not in self._facets:
-            values = {v: self.docs(fieldname, v) for v in self.reader.field_terms(fieldname)}
+            names = sorted({v for leaf, _, seg in self.leaves for v in seg.field_terms(leaf, fieldname)})
+            values = {v: self.docs(fieldname, v) for v in names}
             self._facets[fieldname] = {v: s for v, s in values.items() if s}
         return self._facets[fieldname]
 
@@ -413,11 +518,63 @@ class _Generation:
             self._allowed.popitem(last=False)
         return result
 
+    def column(self, fieldname: str) -> list[Any]:
+        """A sortable field's value for every document number (deleted ones included)."""
+        if fieldname not in self._columns:
+            values: list[Any] = []
+            for leaf, _, seg in self.leaves:
+                values.extend(seg.column(leaf, fieldname))
+            self._columns[fieldname] = values
+        return self._columns[fieldname]
+
     def times(self) -> list[int]:
-        if self._times is None:
-            empty = not self.reader.doc_count_all()
-            self._times = [] if empty else list(self.reader.column_reader("updated_ts"))
-        return self._times
+        return self.column("updated_ts")
+
+    def groups(self) -> tuple[list[int], dict[int, frozenset[int]], frozenset[int]]:
+        """Translation groups: each document's group number, the live members of every group with
+        several, and all those members together (usually few: most notes are a group of one)."""
+        if self._groups is None:
+            numbers: dict[str, int] = {}
+            of = [numbers.setdefault(key, len(numbers)) for key in self.column("group")]
+            sizes = Counter(of[d] for d in self.live)
+            members: dict[int, set[int]] = {}
+            for d in self.live:
+                if sizes[of[d]] > 1:
+                    members.setdefault(of[d], set()).add(d)
+            multi = {g: frozenset(ds) for g, ds in members.items()}
+            self._groups = (of, multi, frozenset().union(*multi.values()) if multi else frozenset())
+        return self._groups
+
+    def spare(self, docs: frozenset[int]) -> int:
+        """How many of ``docs`` collapse into another member of their translation group."""
+        of, _, grouped = self.groups()
+        inside = docs & grouped
+        return len(inside) - len({of[d] for d in inside}) if inside else 0
+
+    def collapse(self, ranked: list[tuple[int, float]], final: frozenset[int], prefer: str | None,
+                 limit: int) -> list[tuple[int, float]]:
+        """At most ``limit`` entries of ``ranked``, one per translation group, where the group's first
+        member stands: that member, or the group's member in the reader's language if it is in
+        ``final`` (matching and readable). The score stays the group's best."""
+        of, multi, grouped = self.groups()
+        if not grouped or not (final & grouped):
+            return ranked[:limit]
+        preferred = self.docs("language", prefer) if prefer else frozenset()
+        out: list[tuple[int, float]] = []
+        seen: set[int] = set()
+        for docnum, score in ranked:
+            if docnum in grouped:
+                group = of[docnum]
+                if group in seen:
+                    continue
+                seen.add(group)
+                if docnum not in preferred:
+                    choices = multi[group] & final & preferred
+                    docnum = min(choices) if choices else docnum
+            out.append((docnum, score))
+            if len(out) >= limit:
+                break
+        return out
 
     def expand_prefix(self, fieldname: str, prefix: str, limit: int) -> list[str]:
         """At most ``limit`` terms starting with ``prefix``, the most frequent first."""
@@ -567,6 +724,7 @@ class SearchIndex:
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._gen: _Generation | None = None
+        self._segments: dict[str, _Segment] = {}  # kept across reopenings while the segments live
         self._threads_lock = threading.Lock()
         self._drainer: threading.Thread | None = None
         self._merger: threading.Thread | None = None
@@ -693,7 +851,7 @@ class SearchIndex:
         with self._lock:
             if self._gen is not None:
                 self._gen.close()
-            self._gen = None
+            self._gen, self._segments = None, {}
 
     def _current(self) -> _Generation | None:
         """The open generation, reopened if the index changed or was swapped; None if no index."""
@@ -712,7 +870,7 @@ class SearchIndex:
                 return None
             try:
                 ix = gen.ix if gen is not None and gen.path == found[0] else windex.open_dir(str(found[0]))
-                fresh = _Generation(found[0], found[1], ix)
+                fresh = _Generation(found[0], found[1], ix, self._segments)
             except Exception as exc:
                 if error is not None:
                     _release(error)
@@ -722,7 +880,7 @@ class SearchIndex:
                 continue
             if gen is not None:
                 gen.close()
-            self._gen = fresh
+            self._gen, self._segments = fresh, fresh.segments
             return fresh
         raise error  # type: ignore[misc]
 
@@ -903,7 +1061,7 @@ class SearchIndex:
             path, ix = self._new_generation()
             count, seen = 0, set()
             try:
-                writer = ix.writer(limitmb=256)
+                writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_rebuild_codec())
                 try:
                     for doc in docs:
                         if doc.slug in seen:
@@ -912,9 +1070,12 @@ class SearchIndex:
                         seen.add(doc.slug)
                         writer.add_document(**_doc_fields(doc))
                         count += 1
+                        if _pool_nearly_full(writer):  # a new segment, rather than sorting on disk
+                            writer.commit(merge=False)
+                            writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_rebuild_codec())
                         if progress is not None:
                             progress(count)
-                    writer.commit(optimize=True)
+                    writer.commit(merge=False)
                 except BaseException:
                     writer.cancel()
                     raise
@@ -990,7 +1151,8 @@ class SearchIndex:
             since, times = query.since.timestamp(), gen.times()
             visible = frozenset(d for d in visible if times[d] >= since)
         filters = {name: gen.filter_docs(FACETS[name], values) if values else None
-                   for name, values in (("regions", query.places), ("topics", query.topics),
+                   for name, values in (("regions", query.places), ("countries", query.countries),
+                                        ("topics", query.topics),
                                         ("audience", query.audience), ("language", query.languages))}
 
         def restrict(docs: frozenset[int], skip: str | None = None) -> frozenset[int]:
@@ -1000,7 +1162,8 @@ class SearchIndex:
             return docs
 
         start, end = (query.page - 1) * query.per_page, query.page * query.per_page
-        ranked: list[tuple[int, float]] | None = None
+        allow = restrict(visible)
+        ranked: list[tuple[int, float]] | None = None  # best first, enough notes to fill `end` groups
         timed_out = False
 
         def run(positive: Any, scoring: Any) -> frozenset[int]:
@@ -1014,14 +1177,13 @@ class SearchIndex:
             if scoring is None:
                 wq = _with_exclusions(positive, compiled.excluded)
                 return frozenset(gen.searcher.docs_for_query(wq)) & visible
-            collector = _Pass(end, visible, restrict(visible), started + SEARCH_TIME_LIMIT)
+            collector = _Pass(end + gen.spare(allow), visible, allow, started + SEARCH_TIME_LIMIT)
             try:
                 gen.searcher.search_with_collector(_with_exclusions(scoring, compiled.excluded), collector)
             except TimeLimit:
                 timed_out = True
             results = collector.results()
-            ranked = [(results.docnum(i), results.score(i) or 0.0)
-                      for i in range(start, min(end, results.scored_length()))]
+            ranked = [(results.docnum(i), results.score(i) or 0.0) for i in range(results.scored_length())]
             return frozenset(collector.seen)
 
         positive = compiled.query
@@ -1041,23 +1203,40 @@ class SearchIndex:
         if timed_out:
             messages.append("This search took too long; the results may be incomplete.")
 
-        facets = {}
-        for name, fieldname in FACETS.items():
-            scope = restrict(base, skip=name)
-            counts = {v: n for v, docs in gen.facet(fieldname).items() if scope and (n := len(docs & scope))}
-            facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        facets = {name: self._facet_counts(gen, fieldname, restrict(base, skip=name))
+                  for name, fieldname in FACETS.items()}
 
-        if ranked is None or positive is None:  # newest first (and every query without words)
+        total = len(final) - gen.spare(final)  # translation groups, each shown once
+        if start >= total:
+            ranked = []
+        elif ranked is None or positive is None:  # newest first (and every query without words)
             times = gen.times()
-            top = heapq.nsmallest(end, final, key=lambda d: (-times[d], d)) if start < len(final) else []
-            ranked = [(d, 0.0) for d in top[start:end]]
-        hits = [self._hit(gen, d, s, compiled if positive is not None else None) for d, s in ranked]
+            top = heapq.nsmallest(end + gen.spare(final), final, key=lambda d: (-times[d], d))
+            ranked = [(d, 0.0) for d in top]
+        page = gen.collapse(ranked, final, query.prefer_language, end)[start:end]
+        hits = [self._hit(gen, d, s, compiled if positive is not None else None) for d, s in page]
 
         suggestion = None
         if and_total < SUGGEST_BELOW and compiled.query is not None and not late():
             suggestion = self._suggest(gen, parsed, visible, and_total)
-        return SearchResults(query=query, total=len(final), hits=hits, facets=facets,
+        return SearchResults(query=query, total=total, hits=hits, facets=facets,
                              suggestion=suggestion, message=" ".join(messages) or None)
+
+    @staticmethod
+    def _facet_counts(gen: _Generation, fieldname: str, scope: frozenset[int]) -> dict[str, int]:
+        """Results (translation groups) per value of a field within ``scope``, most first."""
+        if not scope:
+            return {}
+        of, _, grouped = gen.groups()
+        twins = scope & grouped
+        counts = {}
+        for value, docs in gen.facet(fieldname).items():
+            n = len(docs & scope)
+            if n and twins and (inside := docs & twins):
+                n -= len(inside) - len({of[d] for d in inside})
+            if n:
+                counts[value] = n
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _suggest(self, gen: _Generation, parsed: queryparse.ParsedQuery, visible: frozenset[int],
                  total: int) -> str | None:
@@ -1068,9 +1247,10 @@ class SearchIndex:
             if item.kind != "word" or len(words) != 1 or len(replace) >= 4:
                 continue
             term = _term_all(words[0])
-            if term is None or len(term) < 3 or any(gen.has_term(f"{s}_all", term) for s in SECTIONS):
+            # a word only hidden notes hold counts as unknown, or the missing suggestion would betray them
+            if term is None or len(term) < 3 or self._visible_with(gen, term, visible):
                 continue
-            best = self._closest(gen, term)
+            best = self._closest(gen, term, visible)
             if best:
                 replace[item.text] = best
         if not replace:
@@ -1084,16 +1264,22 @@ class SearchIndex:
         return corrected if len(found & visible) > total else None  # never hint at unseen notes' words
 
     @staticmethod
-    def _closest(gen: _Generation, term: str) -> str | None:
+    def _visible_with(gen: _Generation, term: str, visible: frozenset[int]) -> int:
+        """How many notes the reader may see hold this word (hidden notes' words never count)."""
+        return len(frozenset().union(*(gen.docs(f"{s}_all", term) for s in SECTIONS)) & visible)
+
+    @staticmethod
+    def _closest(gen: _Generation, term: str, visible: frozenset[int]) -> str | None:
+        """The nearest word the reader's visible notes hold most often (ranked by visible notes only)."""
         for maxdist in (1, 2) if len(term) >= 5 else (1,):
             found: set[str] = set()
             for leaf, _ in gen.reader.leaf_readers():
                 for fieldname in ("body_all", "title_all"):
                     found.update(itertools.islice(leaf.terms_within(fieldname, term, maxdist, prefix=1), 200))
             found.discard(term)
-            if found:
-                freq = gen.reader.doc_frequency
-                return max(sorted(found), key=lambda t: freq("body_all", t) + freq("title_all", t))
+            counts = {t: n for t in sorted(found) if (n := SearchIndex._visible_with(gen, t, visible))}
+            if counts:
+                return max(counts, key=counts.__getitem__)
         return None
 
     def backlinks(self, slug: str, allowed: Any) -> list[Hit]:

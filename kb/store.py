@@ -6,6 +6,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -14,11 +15,24 @@ from .errors import NoteNotFound, StorageError
 from .model import check_slug
 
 SUFFIX = ".md"
+TRASH = ".trash"
+_AUX_RE = re.compile(r"^\.[a-z][a-z0-9-]{0,40}\.yml$")
+_STAMP_RE = re.compile(r"^\d{14}$")
+
+
+def parse_trash_id(trash_id: str) -> tuple[str, str] | None:
+    """'<slug>.<stamp>' -> (slug, stamp), or None when it is not a trash id."""
+    slug, _, stamp = str(trash_id).partition(".")
+    try:
+        check_slug(slug)
+    except Exception:
+        return None
+    return (slug, stamp) if _STAMP_RE.match(stamp) else None
 
 
 def content_hash(data: bytes) -> str:
     """The hash the index keeps to notice a file that changed behind its back."""
-    return hashlib.sha1(data).hexdigest()
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()  # change detection, not security
 
 
 class Store:
@@ -68,7 +82,15 @@ class Store:
 
         On any failure (disk full, read-only folder) the old file is left intact and StorageError is raised.
         """
-        path = self.path_for(slug)
+        self._write_atomic(self.path_for(slug), data)
+
+    def write_aux(self, name: str, data: bytes) -> None:
+        """Atomically write one of kb's own files beside the notes (a fixed dot-file name, e.g. .redirects.yml)."""
+        if not _AUX_RE.match(name):
+            raise StorageError(f"Not a file kb keeps beside the notes: {name!r}")
+        self._write_atomic(self.root / name, data)
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
         tmp_name = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -99,6 +121,41 @@ class Store:
             raise NoteNotFound(slug) from None
         except OSError as exc:
             raise StorageError(_describe(exc)) from None
+
+    # --- the trash: soft-deleted notes, kept in content/.trash/<slug>.<YYYYmmddHHMMSS>.md ----------------
+    def trash_relpath(self, slug: str, stamp: str) -> str:
+        if not _STAMP_RE.match(stamp):
+            raise StorageError(f"Not a deletion time stamp: {stamp!r}")
+        return f"{TRASH}/{check_slug(slug)}.{stamp}{SUFFIX}"
+
+    def trashed(self) -> list[tuple[str, str]]:
+        """(trash id, slug) of every deleted note, newest deletion first; the id is '<slug>.<stamp>'."""
+        try:
+            names = [e.name for e in os.scandir(self.root / TRASH) if e.is_file()]
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            parsed = parse_trash_id(name[: -len(SUFFIX)]) if name.endswith(SUFFIX) else None
+            if parsed:
+                out.append((name[: -len(SUFFIX)], parsed[0]))
+        return sorted(out, key=lambda item: (item[0].rsplit(".", 1)[1], item[0]), reverse=True)
+
+    def trash_path(self, trash_id: str) -> str:
+        """The relative path of a deleted note from its trash id; NoteNotFound if there is none."""
+        parsed = parse_trash_id(trash_id)
+        if not parsed or not (self.root / TRASH / (trash_id + SUFFIX)).is_file():
+            raise NoteNotFound(trash_id)
+        return f"{TRASH}/{trash_id}{SUFFIX}"
+
+    def remove_leftovers(self) -> list[str]:
+        """Delete the temporary files of writes that were killed midway; call it holding locked()."""
+        removed = []
+        for path in self.root.glob(".tmp-*" + SUFFIX):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path.name)
+        return removed
 
     def _fsync_dir(self) -> None:
         fd = os.open(self.root, os.O_RDONLY)

@@ -1,134 +1,38 @@
-"""Accounts, roles, API tokens and the audit log, stored through SQLAlchemy.
+"""Accounts, roles and API tokens, stored through SQLAlchemy (no Flask).
 
-No Flask here: ``User`` offers the four members flask-login looks for, and the web layer adapts. Every
-method opens its own short session, so one ``UserStore`` serves many threads, and WAL plus a busy timeout
-(with writes that take SQLite's write lock up front) let several processes share one SQLite file.
+The tables live in ``accounts_model``, the connection in ``db``, the audit log in ``auditlog``; this module
+is the one place that creates, changes and checks accounts and tokens.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import re
 import secrets
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, create_engine,
-                        event, func, select, update)
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .accounts_model import ROLES, ApiToken, AuditEntry, User, hash_token, now_utc
+from .auditlog import AuditLog, clip
+from .db import Database
 from .errors import KbError
+
+__all__ = ["UserStore", "User", "ApiToken", "AuditEntry", "UserError", "ROLES", "MIN_PASSWORD", "hash_token"]
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing megabyte "passwords" is a cheap way to burn our CPU
-ROLES = ("admin", "focal_point", "practitioner")
 TOKEN_PREFIX = "kb_"
 LAST_USED_EVERY = timedelta(seconds=60)  # don't turn every API call into a database write
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,39}")  # first character alphanumeric: no "..", no "-x"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UserError(KbError, ValueError):
     """Bad input to an account operation; the message is one line a user can act on."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in, aware UTC datetimes out, stored naive UTC on every backend."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(40), unique=True, index=True)
-    display_name: Mapped[str] = mapped_column(String(80))
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    role: Mapped[str] = mapped_column(String(20))
-    regions_csv: Mapped[str] = mapped_column(Text, default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
-
-    @property
-    def regions(self) -> list[str]:
-        """Region or country names (taxonomy spelling) a focal point answers for."""
-        return [r for r in (self.regions_csv or "").split(",") if r]
-
-    # flask-login's protocol, without importing it
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def is_anonymous(self) -> bool:
-        return False
-
-    @property
-    def is_active(self) -> bool:
-        return bool(self.active)
-
-    def get_id(self) -> str:
-        """Session id; it changes with session_version, which signs the user out everywhere."""
-        return f"{self.id}:{self.session_version}"
-
-    def __repr__(self) -> str:
-        return f"<User {self.username!r} {self.role}>"
-
-
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    label: Mapped[str] = mapped_column(String(80), default="")
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
-    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, index=True)
-    actor: Mapped[str] = mapped_column(String(40), default="")
-    action: Mapped[str] = mapped_column(String(40))
-    target: Mapped[str] = mapped_column(String(300), default="")
-    detail: Mapped[str] = mapped_column(Text, default="")
-    address: Mapped[str] = mapped_column(String(64), default="")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -136,62 +40,22 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16), method="scrypt")
 
 
-def _clip(value: object, size: int) -> str:
-    return ("" if value is None else str(value))[:size]
-
-
-def _spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 10000")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
-
-
-def _sqlite_begin(conn) -> None:
-    # A write transaction that starts as a read cannot always upgrade under WAL (SQLITE_BUSY without
-    # waiting), so writers take the lock at BEGIN, where busy_timeout applies.
-    write = conn.get_execution_options().get("kb_write")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
 class UserStore:
     """Accounts, tokens and the audit log in one SQLAlchemy database."""
 
     def __init__(self, database_url: str, valid_places: Iterable[str] = ()):
-        url = make_url(database_url)
-        kwargs: dict = {}
-        if url.get_backend_name() == "sqlite":
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-            if url.database in (None, "", ":memory:"):
-                kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty DB
-        else:
-            kwargs["pool_pre_ping"] = True
-        self.engine = create_engine(url, **kwargs)
-        if url.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(kb_write=True), expire_on_commit=False)
+        self.db = Database(database_url)
+        self.engine = self.db.engine
+        self._read = self.db.reading
+        self._writing = self.db.writing
+        self.audit_log = AuditLog(self.db)
         self.places = {str(p).casefold(): str(p) for p in valid_places}
 
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
-            yield session
-
     def create_all(self) -> None:
-        with self.engine.execution_options(kb_write=True).begin() as conn:
-            Base.metadata.create_all(conn)
+        self.db.create_all()
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()
 
     # --- validation ------------------------------------------------------------------------
     @staticmethod
@@ -272,8 +136,8 @@ class UserStore:
         email = self._email(email)
         if self.by_username(name) is not None:
             raise UserError(f"username {name!r} is taken")
-        user = User(username=name, display_name=_clip((display_name or "").strip() or name, 80), email=email,
-                    role=role, regions_csv=regions_csv, active=True, session_version=1, created=_now(),
+        user = User(username=name, display_name=clip((display_name or "").strip() or name, 80), email=email,
+                    role=role, regions_csv=regions_csv, active=True, session_version=1, created=now_utc(),
                     password_hash=generate_password_hash(password, method="scrypt"))  # slow: outside the lock
         try:
             with self._writing() as session:
@@ -324,13 +188,33 @@ class UserStore:
 
     def set_role(self, username: str, role: str, regions: Iterable[str] | None = None) -> User:
         """Change the role; regions None keeps a focal point's current regions."""
+        return self.edit(username, role=role, regions=regions)[0]
+
+    def edit(self, username: str, *, display_name: str | None = None, email: str | None = None,
+             role: str | None = None, regions: Iterable[str] | None = None) -> tuple[User, dict[str, tuple]]:
+        """Change profile fields and/or the role in one transaction (None leaves a field alone).
+
+        Returns the user and what changed, as field -> (before, after), for the audit log.
+        """
         with self._writing() as session:
             user = self._locked_user(session, username)
-            regions_csv = self._regions(role, user.regions if regions is None else regions)
-            if role != "admin":
-                self._check_not_last_admin(session, user)
-            user.role, user.regions_csv = role, regions_csv
-        return user
+            before = self._facts(user)
+            if display_name is not None:
+                user.display_name = clip(display_name.strip() or user.username, 80)
+            if email is not None:
+                user.email = self._email(email)
+            if role is not None:
+                regions_csv = self._regions(role, user.regions if regions is None else regions)
+                if role != "admin":
+                    self._check_not_last_admin(session, user)
+                user.role, user.regions_csv = role, regions_csv
+            after = self._facts(user)
+        return user, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+
+    @staticmethod
+    def _facts(user: User) -> dict:
+        return {"display_name": user.display_name, "email": user.email, "role": user.role,
+                "regions": tuple(user.regions)}
 
     def set_active(self, username: str, active: bool) -> User:
         """Enable or disable an account; disabling also ends its sessions for good."""
@@ -353,15 +237,16 @@ class UserStore:
             user.session_version += 1
         return user
 
-    def update(self, username: str, *, display_name: str | None = None, email: str | None = None) -> User:
-        """Change display name and/or email; None leaves a field alone, an empty email clears it."""
+    def end_sessions(self, username: str) -> User:
+        """Sign the user out everywhere (every session cookie issued so far stops working)."""
         with self._writing() as session:
             user = self._locked_user(session, username)
-            if display_name is not None:
-                user.display_name = _clip(display_name.strip() or user.username, 80)
-            if email is not None:
-                user.email = self._email(email)
+            user.session_version += 1
         return user
+
+    def update(self, username: str, *, display_name: str | None = None, email: str | None = None) -> User:
+        """Change display name and/or email; None leaves a field alone, an empty email clears it."""
+        return self.edit(username, display_name=display_name, email=email)[0]
 
     # --- API tokens --------------------------------------------------------------------------
     def create_token(self, username: str, label: str = "") -> tuple[ApiToken, str]:
@@ -371,7 +256,7 @@ class UserStore:
             user = self._locked_user(session, username)
             if not user.active:
                 raise UserError(f"user {user.username!r} is disabled")
-            token = ApiToken(user_id=user.id, label=_clip((label or "").strip(), 80), created=_now(),
+            token = ApiToken(user_id=user.id, label=clip((label or "").strip(), 80), created=now_utc(),
                              token_hash=hash_token(plaintext), revoked=False)
             session.add(token)
         return token, plaintext
@@ -411,34 +296,21 @@ class UserStore:
         api_token, user = row
         if api_token.revoked or not user.active:
             return None
-        now = _now()
+        now = now_utc()
         if api_token.last_used is None or now - api_token.last_used >= LAST_USED_EVERY:
             with self._writing() as session:  # a fresh write, never a read upgraded to one
                 session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used=now))
         return user
 
-    # --- audit log ---------------------------------------------------------------------------
+    # --- audit log (kept here so callers need one object) -----------------------------------------
     def audit(self, action: str, actor: str = "", target: str = "", detail: str = "", address: str = "") -> None:
         """Record one event; over-long fields are clipped, never refused."""
-        entry = AuditEntry(at=_now(), action=_clip(action, 40), actor=_clip(actor, 40), target=_clip(target, 300),
-                           detail=_clip(detail, 4000), address=_clip(address, 64))
-        with self._writing() as session:
-            session.add(entry)
+        self.audit_log.record(action, actor=actor, target=target, detail=detail, address=address)
 
     def audit_entries(self, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
         """Audit entries, newest first."""
-        with self._read() as session:
-            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
-                                        .limit(max(0, int(limit))).offset(max(0, int(offset)))))
+        return self.audit_log.entries(limit, offset)
 
     def audit_csv(self) -> str:
         """The whole audit log as CSV (newest first), every cell safe to open in a spreadsheet."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["at", "actor", "action", "target", "detail", "address"])
-        with self._read() as session:
-            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).yield_per(500):
-                writer.writerow([e.at.isoformat(timespec="seconds")] +
-                                [_spreadsheet_safe(v or "") for v in (e.actor, e.action, e.target, e.detail,
-                                                                      e.address)])
-        return out.getvalue()
+        return self.audit_log.csv()

@@ -2,22 +2,26 @@
 (store -> git -> index) keeps content, history and search in step."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import access
-from .errors import EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied
+from . import access, workflow
+from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied,
+                     PersonalDataFound)
 from .history import History, Revision
 from .importer import ImportReport, plan_import
 from .indexing import Indexer
 from .model import Note, NoteMeta, check_slug, dump_note, parse_note
+from .redirects import Redirects
 from .render import Rendered, Renderer
 from .search import Hit, SearchIndex, SearchQuery, SearchResults
 from .store import Store, content_hash
 from .taxonomy import Taxonomy
+from .workflow import SaveResult
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class Wiki:
         self.index = SearchIndex(Path(index_dir))
         self.renderer = Renderer(link_base="/notes/")
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
+        self.redirects = Redirects(self.store)
 
     # --- reading ----------------------------------------------------------------------------
     def _load(self, slug: str) -> Note:
@@ -72,10 +77,28 @@ class Wiki:
         return note
 
     def title_if_readable(self, user: Any, slug: str) -> str | None:
+        """The title of a note this user may read (following a rename's redirect), else None."""
         try:
             return self.get_note(user, slug).meta.title
         except NoteNotFound:
+            target = self.redirect_target(user, slug)
+            return self.title_if_readable(user, target) if target else None
+
+    def redirect_target(self, user: Any, slug: str) -> str | None:
+        """Where a renamed note's old name leads, when no note has that name and the target is readable."""
+        try:
+            if self.store.exists(slug):
+                return None
+        except KbError:
             return None
+        target = self.redirects.target(slug)
+        if not target:
+            return None
+        try:
+            self.get_note(user, target)
+        except NoteNotFound:
+            return None
+        return target
 
     def render(self, user: Any, note: Note) -> Rendered:
         key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
@@ -120,37 +143,53 @@ class Wiki:
 
     # --- writing ----------------------------------------------------------------------------
     def save(self, user: Any, slug: str, meta: NoteMeta, body: str, base_revision: str | None,
-             message: str = "", create: bool = False) -> str:
+             message: str = "", create: bool = False, confirm_personal_data: str = "",
+             restored_from: str = "") -> SaveResult:
         """Write a note through the one write path; refuse a stale base with EditConflict.
 
-        Under the content lock: check the base revision, write atomically, commit, update the index.
+        Under the content lock: check the base revision, the rights (edit, status change), the workflow
+        and the personal-data guard, then write atomically, commit (status change and any confirmation
+        recorded in the message), update the index.
         """
         check_slug(slug)
         author = getattr(user, "username", None) or "kb"
+        body = workflow.normalise_body(body)
         with self.store.locked():
-            exists = self.store.exists(slug)
-            if exists:
+            current = None
+            if self.store.exists(slug):
+                if create:  # said alike whether or not the user may read that note
+                    raise NoteExists(f"A note named {slug!r} already exists.")
                 current = self._load_any(slug)
                 if current is not None and not self.can_read(user, current):
                     raise NoteNotFound(slug)
-                if create:
-                    raise NoteExists(f"A note named {slug!r} already exists.")
                 if current is not None and not self.can_edit(user, current):
                     raise PermissionDenied(slug)
                 head = self.revision_of(slug)
                 if base_revision != head:
                     raise EditConflict(slug, base_revision, head)
-            if not access.can_edit(user, meta, self.taxonomy):
+            elif not access.can_create(user):
                 raise PermissionDenied(slug)
-            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-            meta = meta.copy(updated=now, created=meta.created or now)
             if author not in meta.authors and author != "kb":
                 meta = meta.copy(authors=[*meta.authors, author])
-            note = Note(slug, meta, body)
-            self.store.write_text(slug, dump_note(note))
-            rev = self.history.commit([self.store.relpath(slug)], message or f"Update {slug}", author)
+            before = current.meta if current else None
+            if not access.can_edit(user, meta, self.taxonomy) or \
+                    not access.can_set_status(user, before, meta, self.taxonomy):
+                raise PermissionDenied(slug)
+            workflow.check(meta)
+            findings = workflow.personal_data(meta, body, current)
+            reason = workflow.one_line(confirm_personal_data, workflow.REASON_MAX) if findings else ""
+            if findings and not reason:
+                raise PersonalDataFound(findings)
+            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            meta = meta.copy(updated=now, created=meta.created or now)
+            self.store.write_text(slug, dump_note(Note(slug, meta, body)))
+            text = workflow.commit_message(slug, message, before.status if before else None, meta.status,
+                                           reason, restored_from)
+            rev = self.history.commit([self.store.relpath(slug)], text, author)
             self.indexer.refresh([slug])
-            return rev or self.revision_of(slug) or ""
+            return SaveResult(slug, rev or self.revision_of(slug) or "", created=current is None,
+                              status_before=before.status if before else None, status_after=meta.status,
+                              personal_data_reason=reason, restored_from=restored_from)
 
     def _load_any(self, slug: str) -> Note | None:
         try:
@@ -163,11 +202,22 @@ class Wiki:
         """Import Markdown files: validate all, write the new ones, one commit, index them."""
         with self.store.locked():
             report, writes = plan_import(self.store, self.taxonomy, paths, progress)
-            for slug, data in writes.items():
-                self.store.write_bytes(slug, data)
+            written: list[str] = []
+            try:
+                for slug, data in writes.items():
+                    self.store.write_bytes(slug, data)
+                    written.append(slug)
+                # An "unchanged" file may be one an interrupted import wrote but never committed: adding
+                # it to the commit completes the history, and is a no-op for files git already has.
+                message = f"Import {len(writes)} note(s)" if writes else \
+                    "Import: commit notes an interrupted import left uncommitted"
+                self.history.commit([self.store.relpath(s) for s in [*writes, *report.unchanged]], message, author)
+            except KbError:  # disk full, read-only, git failed: take back this import's new files
+                for slug in written:
+                    with contextlib.suppress(KbError):
+                        self.store.delete(slug)
+                raise
             if writes:
-                self.history.commit([self.store.relpath(s) for s in writes],
-                                    f"Import {len(writes)} note(s)", author)
                 self.indexer.refresh(list(writes))
         return report
 
@@ -177,6 +227,9 @@ class Wiki:
 
     def check_index(self, repair: bool = False):
         with self.store.locked():
+            if repair:  # at start: no write is in flight, so a temporary file is a killed write's leftover
+                for name in self.store.remove_leftovers():
+                    log.warning("removed %s, left by an interrupted write", name)
             return self.indexer.check(repair=repair)
 
     def close(self) -> None:

@@ -68,7 +68,49 @@ def test_can_read(user, m, expected):
 
 @pytest.mark.parametrize("user, m, expected", [
     (ANON, meta(), False), (PRACT, meta(), False), (FP_SAHEL, meta(), True), (FP_NA, meta(), False),
-    (ADMIN, meta(regions=[]), True), (FP_SAHEL, None, True), (PRACT, None, False),
+    (ADMIN, meta(regions=[]), True), (FP_SAHEL, None, True), (PRACT, None, True), (ANON, None, False),
+    # authors keep their own notes while they are drafts or waiting for review, not once published
+    (PRACT, meta(status="draft", authors=["pat"]), True), (PRACT, meta(status="review", authors=["pat"]), True),
+    (PRACT, meta(authors=["pat"]), False), (PRACT, meta(status="draft", authors=["amina"]), False),
 ])
 def test_can_edit(user, m, expected):
     assert access.can_edit(user, m, TAX) is expected
+
+
+def m(status, regions=("Niger",), authors=("pat",)):
+    return meta(status=status, regions=regions, authors=authors)
+
+
+@pytest.mark.parametrize("user, before, after, expected", [
+    (PRACT, None, m("draft"), True),                     # practitioners write drafts...
+    (PRACT, None, m("review"), True),
+    (PRACT, m("draft"), m("review"), True),              # ...and submit them for review
+    (PRACT, m("review"), m("draft"), True),              # or withdraw them
+    (PRACT, None, m("published"), False),                # but never publish
+    (PRACT, m("review"), m("published"), False),
+    (FP_SAHEL, m("review"), m("published"), True),       # the focal point of the note's region publishes
+    (FP_NA, m("review"), m("published"), False),         # another region's does not
+    (FP_SAHEL, m("published"), m("draft"), True),        # and may take it back to draft
+    (FP_NA, m("published"), m("draft"), False),
+    (FP_SAHEL, m("draft"), m("published"), True),        # a focal point may publish a draft directly
+    (FP_SAHEL, m("published"), m("review"), False),      # not part of the workflow
+    (ADMIN, m("published"), m("review"), True),          # admins may do everything
+    (FP_SAHEL, m("draft"), m("draft"), True),
+])
+def test_can_set_status(user, before, after, expected):
+    assert access.can_set_status(user, before, after, TAX) is expected
+
+
+@pytest.mark.parametrize("user, before, expected", [
+    (PRACT, None, ["draft", "review"]), (FP_SAHEL, None, ["draft", "review", "published"]),
+    (PRACT, m("draft"), ["draft", "review"]), (FP_SAHEL, m("review"), ["review", "draft", "published"]),
+    (FP_SAHEL, m("published"), ["published", "draft"]), (ANON, None, []),
+])
+def test_statuses_offered_in_forms(user, before, expected):
+    assert access.statuses_for(user, before, TAX) == expected
+
+
+def test_delete_and_undelete_rights():
+    assert access.can_delete(FP_SAHEL, meta(), TAX) and access.can_delete(ADMIN, meta(), TAX)
+    assert not access.can_delete(FP_NA, meta(), TAX) and not access.can_delete(PRACT, m("draft"), TAX)
+    assert access.can_undelete(ADMIN) and not access.can_undelete(FP_SAHEL)

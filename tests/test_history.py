@@ -39,3 +39,18 @@ def test_author_names_cannot_inject(tmp_path):
     Store(tmp_path).write_text("n", "x")
     h.commit(["n.md"], "m", "evil <x@y>\nname")
     assert h.log("n.md")[0].author == "evil x@yname"
+
+
+def test_a_moved_file_keeps_its_history_and_old_names(tmp_path):
+    h, s = History(tmp_path), Store(tmp_path)
+    h.init()
+    s.write_text("old", "version 1\n")
+    first = h.commit(["old.md"], "create", "amina")
+    h.move("old.md", ".trash/old.20260101000000.md")
+    moved = h.commit(["old.md", ".trash/old.20260101000000.md"], "delete", "amina")
+    assert moved and not (tmp_path / "old.md").exists()
+    assert [r.id for r in h.log(".trash/old.20260101000000.md")] == [moved, first]
+    assert h.path_at(".trash/old.20260101000000.md", first) == "old.md"
+    assert h.path_at(".trash/old.20260101000000.md", moved[:12]) == ".trash/old.20260101000000.md"
+    assert h.path_at(".trash/old.20260101000000.md", "--all") is None
+    assert h.commit(["old.md"], "nothing left to record", "amina") is None

@@ -76,6 +76,8 @@ CORPUS = [
              topics=["counter-trafficking"], regions=["Chad"], places=["Chad", "Sahel"], countries=["Chad"],
              updated=day(8)),
 ]
+# en-child and fr-child are translations of each other: a search shows the group once
+GROUPS = len({d.group for d in CORPUS})
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +191,7 @@ def test_did_you_mean_never_reveals_words_of_unreadable_notes(ix):
 
 def test_stop_words_only_lists_notes_with_a_message(ix):
     results = find(ix, "the of")
-    assert results.total == len(CORPUS) and "no words" in results.message
+    assert results.total == GROUPS and "no words" in results.message
 
 
 PATHOLOGICAL = [
@@ -227,14 +229,15 @@ def test_parser_flattens_and_drops_unsupported_syntax():
 
 # --- filters, facets, sorting, pages ------------------------------------------------------------------
 
-def test_facets_count_matching_notes(ix):
-    results = find(ix, "protection")
-    assert sorted(slugs(results)) == ["en-child", "en-secret", "en-traffic", "fr-child"]
-    assert results.total == 4
-    assert results.facets == {
+def test_facets_count_matching_results(ix):
+    results = find(ix, "protection", prefer_language="en")
+    assert sorted(slugs(results)) == ["en-child", "en-secret", "en-traffic"]  # fr-child: en-child's group
+    assert results.total == 3
+    assert results.facets == {  # results (translation groups), as the total counts them
         "regions": {"Libya": 1, "Mali": 1, "Sahel": 2, "North Africa": 1, "Chad": 1, "Iraq": 1,
                     "Middle East": 1},
-        "topics": {"child-protection": 2, "counter-trafficking": 1, "data-research": 1},
+        "countries": {"Chad": 1, "Iraq": 1, "Libya": 1, "Mali": 1},
+        "topics": {"child-protection": 1, "counter-trafficking": 1, "data-research": 1},
         "audience": {"ngo": 3, "government": 1},
         "language": {"en": 3, "fr": 1},
     }
@@ -265,13 +268,30 @@ def test_region_covers_its_countries_and_names_are_lenient(ix):
     assert set(slugs(find(ix, places=["north-africa"]))) == north_africa
 
 
+def test_country_filter_is_and_with_the_region_filter_and_or_within(ix):
+    assert set(slugs(find(ix, countries=["Libya", "Egypt"]))) == {"en-reint", "en-child", "ar-hima"}
+    assert set(slugs(find(ix, places=["North Africa"], countries=["Libya"]))) == {"en-reint", "en-child"}
+    assert find(ix, places=["Sahel"], countries=["Libya"]).total == 0
+    assert set(slugs(find(ix, countries=["libya"]))) == {"en-reint", "en-child"}  # lenient names
+    assert find(ix, countries=["North Africa"]).total == 0  # a region is not a country
+
+
+def test_region_and_country_facets_each_follow_the_other_filter(ix):
+    results = find(ix, places=["North Africa"], countries=["Libya"])
+    assert results.facets["countries"] == {"Libya": 2, "Egypt": 1}  # what each country would give
+    assert results.facets["regions"] == {"Libya": 2, "North Africa": 2}  # within Libya
+    assert results.facets["topics"] == {"return-reintegration": 1, "child-protection": 1}
+    assert results.total == 2
+
+
 def test_since_filter(ix):
-    assert set(slugs(find(ix, since=day(6)))) == {"en-child", "fr-child", "en-secret", "en-traffic"}
+    assert set(slugs(find(ix, since=day(6), prefer_language="fr"))) == {"fr-child", "en-secret", "en-traffic"}
+    assert set(slugs(find(ix, since=day(6), prefer_language="en"))) == {"en-child", "en-secret", "en-traffic"}
     assert set(slugs(find(ix, "protection", since=dt.datetime(2024, 6, 2)))) == {"fr-child", "en-secret", "en-traffic"}
 
 
 def test_sort_newest_and_empty_query_sorts_newest(ix):
-    newest = [d.slug for d in sorted(CORPUS, key=lambda d: d.updated, reverse=True)]
+    newest = [d.slug for d in sorted(CORPUS, key=lambda d: d.updated, reverse=True) if d.slug != "en-child"]
     assert slugs(find(ix, per_page=100)) == newest
     assert slugs(find(ix, sort="relevance", per_page=100)) == newest
     protection = find(ix, "protection", sort="newest")
@@ -281,9 +301,9 @@ def test_sort_newest_and_empty_query_sorts_newest(ix):
 
 def test_pagination(ix):
     pages = [find(ix, per_page=5, page=n) for n in (1, 2, 3, 4)]
-    assert [p.total for p in pages] == [len(CORPUS)] * 4
-    assert [len(p.hits) for p in pages] == [5, 5, 2, 0]
-    assert len({h.slug for p in pages for h in p.hits}) == len(CORPUS)
+    assert [p.total for p in pages] == [GROUPS] * 4 and GROUPS == 11
+    assert [len(p.hits) for p in pages] == [5, 5, 1, 0]
+    assert len({h.slug for p in pages for h in p.hits}) == GROUPS
     assert find(ix, per_page=0).query.per_page == 1
     assert find(ix, per_page=1000).query.per_page == 100
     assert find(ix, page=-3).query.page == 1
@@ -342,6 +362,77 @@ def test_access_clauses(ix, allowed, visible):
 def test_backlinks_in_title_order(ix):
     assert [h.slug for h in ix.backlinks("fr-reint", None)] == ["en-child", "en-secret"]
     assert ix.backlinks("nobody-links-here", None) == []
+
+
+# --- translation groups --------------------------------------------------------------------------------
+
+def water(slug: str, language: str, text: str, **kw) -> IndexDoc:
+    return make_doc(slug, language=language, title=f"water {slug}", text=text, group="water-en", **kw)
+
+
+@pytest.fixture
+def translated(fresh):
+    fresh.upsert([
+        water("water-en", "en", "Chlorine for water points in camps.", updated=day(3)),
+        water("water-fr", "fr", "Du chlore (chlorine) pour les points d'eau des camps.", updated=day(2)),
+        water("water-ar", "ar", "الكلور chlorine لنقاط المياه", visibility="restricted", updated=day(1)),
+        make_doc("solo", title="Chlorine stock", text="Chlorine stock levels.", updated=day(4)),
+    ])
+    return fresh
+
+
+@pytest.mark.parametrize("lang, shown", [("en", "water-en"), ("fr", "water-fr"), ("ar", "water-ar")])
+def test_one_hit_per_translation_group_in_the_readers_language(translated, lang, shown):
+    for sort in ("relevance", "newest"):
+        results = find(translated, "chlorine", prefer_language=lang, sort=sort)
+        assert sorted(slugs(results)) == sorted([shown, "solo"]) and results.total == 2
+        assert results.facets["language"] == {"en": 2, "ar": 1, "fr": 1}  # results, not notes
+        assert results.facets["topics"] == {"localisation": 2}
+
+
+def test_group_member_shown_must_match_and_be_readable(translated):
+    # no member in the reader's language: the best-ranked member (relevance) or the newest
+    assert slugs(find(translated, "water", prefer_language=None, sort="newest")) == ["water-en"]
+    # the Arabic note does not contain "camps": an Arabic reader gets the best of the others
+    camps = find(translated, "camps", prefer_language="ar")
+    assert camps.total == 1 and slugs(camps)[0] in {"water-en", "water-fr"}
+    # the reader may not see the Arabic note
+    public = find(translated, "chlorine", prefer_language="ar", allowed=PUBLIC)
+    assert "water-ar" not in slugs(public) and public.total == 2
+    assert public.facets["language"] == {"en": 2, "fr": 1}
+    # a language filter chooses the member
+    assert slugs(find(translated, "chlorine", prefer_language="en", languages=["fr"])) == ["water-fr"]
+
+
+def test_pages_and_totals_count_groups(fresh):
+    docs = [make_doc(f"g{g}-{lang}", language=lang, group=f"g{g}-en", text="common words", updated=day(1, g + 1))
+            for g in range(7) for lang in ("en", "fr", "ar")]
+    docs += [make_doc(f"single{i}", text="common", updated=day(2, i + 1)) for i in range(3)]
+    fresh.upsert(docs)
+    for q, sort in (("common", "relevance"), ("common", "newest"), ("", "newest")):
+        pages = [find(fresh, q, per_page=3, page=n, sort=sort, prefer_language="fr") for n in range(1, 6)]
+        assert [p.total for p in pages] == [10] * 5
+        assert [len(p.hits) for p in pages] == [3, 3, 3, 1, 0]
+        shown = [h.slug for p in pages for h in p.hits]
+        assert len(set(shown)) == 10 and all(s.endswith("-fr") or s.startswith("single") for s in shown)
+    assert find(fresh, "common").facets["language"] == {"en": 10, "ar": 7, "fr": 7}
+
+
+def test_cached_document_sets_follow_updates_deletions_and_merges(fresh):
+    fresh.upsert([make_doc(f"n{i}", text="alpha", topics=["mhpss"]) for i in range(5)])
+    assert find(fresh, "alpha", topics=["mhpss"]).total == 5  # caches filled
+    fresh.upsert([make_doc("n0", text="alpha", topics=["localisation"])])  # the old n0 is deleted
+    fresh.remove(["n1"])
+    results = find(fresh, "alpha", topics=["mhpss"])
+    assert sorted(slugs(results)) == ["n2", "n3", "n4"]
+    assert results.facets["topics"] == {"mhpss": 3, "localisation": 1}
+    assert [h.slug for h in fresh.related("n0", None, limit=10)] and \
+        "n1" not in [h.slug for h in fresh.related("n0", None, limit=10)]
+    fresh._merge()  # segments merged: document numbers change
+    results = find(fresh, "alpha", per_page=100)
+    assert sorted(slugs(results)) == ["n0", "n2", "n3", "n4"]
+    assert results.facets["topics"] == {"mhpss": 3, "localisation": 1}
+    assert slugs(find(fresh, "alpha", topics=["localisation"])) == ["n0"]
 
 
 def test_related_excludes_itself_and_its_translations(ix):

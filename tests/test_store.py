@@ -83,3 +83,22 @@ def test_lock_is_exclusive_across_processes(tmp_path):
     events = sorted([q.get() for _ in range(4)], key=lambda e: e[2])
     assert [e[1] for e in events] == ["in", "out", "in", "out"]
     assert store.slugs() == []
+
+
+def test_trash_ids_and_kb_files_beside_the_notes(tmp_path):
+    s = Store(tmp_path)
+    s.write_aux(".redirects.yml", b"a: b\n")
+    assert (tmp_path / ".redirects.yml").read_bytes() == b"a: b\n" and s.slugs() == []
+    for bad in ("../x.yml", "notes.md", ".git/config", ".X.yml"):
+        with pytest.raises(StorageError):
+            s.write_aux(bad, b"")
+    (tmp_path / ".trash").mkdir()
+    (tmp_path / ".trash" / "n.20260101000000.md").write_text("x")
+    (tmp_path / ".trash" / "n.20260301000000.md").write_text("x")
+    (tmp_path / ".trash" / "junk.md").write_text("x")
+    assert s.trashed() == [("n.20260301000000", "n"), ("n.20260101000000", "n")]
+    assert s.trash_path("n.20260101000000") == ".trash/n.20260101000000.md"
+    assert s.trash_relpath("n", "20260101000000") == ".trash/n.20260101000000.md"
+    for bad in ("n.2026", "../n.20260101000000", "n.20260101000001", "N.20260101000000"):
+        with pytest.raises(NoteNotFound):
+            s.trash_path(bad)

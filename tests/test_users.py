@@ -346,3 +346,50 @@ def test_users_module_is_flask_free():
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not imported & {"flask", "flask_login", "flask_wtf"}
+
+
+# --- edits in one transaction, sign-out everywhere, the throttle's counts, schema upgrades ----------------------
+def test_edit_changes_fields_at_once_and_reports_what_changed(fresh):
+    fresh.add("root", PASSWORD, "admin")
+    fresh.add("sam", PASSWORD, "practitioner")
+    user, changes = fresh.edit("sam", display_name="Sam", email="sam@example.org", role="focal_point",
+                               regions=["mali"])
+    assert (user.role, user.regions, user.email) == ("focal_point", ["Mali"], "sam@example.org")
+    assert changes == {"display_name": ("sam", "Sam"), "email": (None, "sam@example.org"),
+                       "role": ("practitioner", "focal_point"), "regions": ((), ("Mali",))}
+    assert fresh.edit("sam", display_name="Sam", role="focal_point")[1] == {}
+    with pytest.raises(UserError, match="invalid email"):
+        fresh.edit("sam", display_name="Changed", email="bad@", role="practitioner")
+    kept = fresh.by_username("sam")  # nothing of a refused edit is saved
+    assert (kept.display_name, kept.role) == ("Sam", "focal_point")
+
+
+def test_end_sessions(fresh):
+    user = fresh.add("sam", PASSWORD, "practitioner")
+    after = fresh.end_sessions("sam")
+    assert fresh.load_session_user(user.get_id()) is None
+    assert fresh.load_session_user(after.get_id()).username == "sam"
+
+
+def test_recent_audit_counts(fresh):
+    from datetime import datetime, timedelta
+    start = datetime.now(timezone.utc) - timedelta(seconds=1)
+    for actor, address in (("sam", "10.0.0.1"), ("sam", "10.0.0.2"), ("kim", "10.0.0.1")):
+        fresh.audit("login_failed", actor=actor, address=address)
+    fresh.audit("login", actor="sam", address="10.0.0.1")
+    assert fresh.audit_log.recent("login_failed", start, actor="sam")[0] == 2
+    assert fresh.audit_log.recent("login_failed", start, address="10.0.0.1")[0] == 2
+    count, latest = fresh.audit_log.recent("login_failed", start)
+    assert count == 3 and latest.tzinfo is not None and latest >= start
+    assert fresh.audit_log.recent("login_failed", start + timedelta(hours=1)) == (0, None)
+
+
+def test_create_all_adds_indexes_to_an_older_database(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:  # the audit table as the first release made it, without the new indexes
+        conn.execute("CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at DATETIME, actor VARCHAR(40), "
+                     "action VARCHAR(40), target VARCHAR(300), detail TEXT, address VARCHAR(64))")
+    store = _store(path)
+    names = {name for (name,) in _rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"ix_audit_action_actor_at", "ix_audit_action_address_at"} <= names
+    store.dispose()

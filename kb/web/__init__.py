@@ -1,19 +1,21 @@
 """The web layer: blueprints over the wiki service, one error mapping, security headers."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, auth, browse, errors, i18n, notes, search
+from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import current_wiki, template_globals
+from . import audit, editor, feeds, manage, packs
+from .caching import init_caching
+from .security import KbLoginManager, init_security
 
 LOCALES = i18n.LOCALES
 csrf = CSRFProtect()
 babel = Babel()
-login_manager = LoginManager()
+login_manager = KbLoginManager()
 
 
 def _select_locale() -> str:
@@ -37,26 +39,19 @@ def init_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        return app.extensions["kb.users"].load_session_user(session_id)
+    init_security(app, login_manager, csrf)
 
-    @login_manager.request_loader
-    def load_from_token(req):
-        header = req.headers.get("Authorization", "")
-        if req.path.startswith("/api/") and header.startswith("Bearer "):
-            user = app.extensions["kb.users"].user_for_token(header[7:].strip())
-            if user is not None:
-                g.token_auth = True
-            return user
-        return None
-
-    for bp in (notes.bp, browse.bp, search.bp, auth.bp, api.bp, i18n.bp):
+    for bp in (notes.bp, browse.bp, search.bp, auth.bp, account.bp, admin.bp, api.bp, i18n.bp):
         app.register_blueprint(bp)
-    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    csrf.exempt(api.bp)  # bearer tokens need no CSRF token; cookie sessions on /api/ are checked in security.py
     errors.register(app)
     app.context_processor(template_globals)
     app.after_request(security_headers)
+    for bp in (feeds.bp, packs.bp):  # feeds, sitemap, OpenSearch; offline region packs
+        app.register_blueprint(bp)
+    for bp in (editor.bp, manage.bp, audit.bp):  # publishing: editor, revisions/rename/delete, audit log
+        app.register_blueprint(bp)
+    init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 
 def security_headers(response):

@@ -1,9 +1,13 @@
-"""JSON API for notes (bearer tokens or the session): read now; writes arrive with the publishing flow."""
+"""JSON API for notes (bearer tokens or the session): read, create, update."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
+from .. import publish
+from ..errors import InvalidNote
+from .audit import record_save
+from .errors import error_response
 from .helpers import current_wiki
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,3 +29,81 @@ def get_note(slug: str):
         "revision": wiki.revision_of(slug),
         "updated": updated.isoformat() if updated else None,
     })
+
+
+def _write_request() -> tuple[dict, dict, str | None, list[tuple[str, str]]]:
+    """The JSON object of a write: (object, meta fields, body or None, problems)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidNote([("request", "send a JSON object with Content-Type: application/json")])
+    problems = []
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        problems.append(("meta", "must be an object of front matter fields"))
+        meta = {}
+    body = data.get("body")
+    if body is not None and not isinstance(body, str):
+        problems.append(("body", "must be text"))
+        body = None
+    for key in ("message", "confirm_personal_data"):
+        if not isinstance(data.get(key, ""), str):
+            problems.append((key, "must be text"))
+    return data, meta, body, problems
+
+
+def _unauthenticated():
+    return error_response(401, "Sign in, or send an API token as 'Authorization: Bearer <token>'.")
+
+
+def _meta(current, fields: dict, problems: list):
+    try:
+        return publish.new_meta(current_wiki().taxonomy, fields, current)
+    except InvalidNote as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+@bp.post("/notes")
+def create_note():
+    """Create a note: 201 {"slug", "revision"}; the slug is derived from the title when absent."""
+    if not current_user.is_authenticated:
+        return _unauthenticated()
+    wiki = current_wiki()
+    data, fields, body, problems = _write_request()
+    meta = _meta(None, fields, problems)
+    slug = data.get("slug")
+    if slug is not None:
+        try:
+            slug = publish.check_new_slug(slug if isinstance(slug, str) else "")
+        except InvalidNote as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidNote(problems)
+    slug = slug or publish.free_slug(wiki, meta.title)
+    result = wiki.save(current_user, slug, meta, body or "", None, message=data.get("message", ""), create=True,
+                       confirm_personal_data=data.get("confirm_personal_data", ""))
+    record_save(result)
+    response = jsonify({"slug": result.slug, "revision": result.revision})
+    response.headers["Location"] = url_for("api.get_note", slug=result.slug)
+    return response, 201
+
+
+@bp.put("/notes/<slug>")
+def update_note(slug: str):
+    """Update a note from the revision it started from: 200 {"slug", "revision"}, 409 when it is stale."""
+    wiki = current_wiki()
+    current = wiki.get_note(current_user, slug)  # 404 for a note the caller may not read
+    if not current_user.is_authenticated:
+        return _unauthenticated()
+    data, fields, body, problems = _write_request()
+    base = data.get("base_revision")
+    if not isinstance(base, str) or not base.strip():
+        problems.append(("base_revision", "is required: the revision the change started from "
+                                          "(GET /api/notes/<slug> gives it)"))
+    meta = _meta(current.meta, fields, problems)
+    if problems:
+        raise InvalidNote(problems)
+    result = wiki.save(current_user, slug, meta, current.body if body is None else body, base.strip(),
+                       message=data.get("message", ""), confirm_personal_data=data.get("confirm_personal_data", ""))
+    record_save(result)
+    return jsonify({"slug": result.slug, "revision": result.revision})

@@ -1,17 +1,23 @@
-"""Sign in and sign out."""
+"""Sign in and sign out: throttled, CSRF-checked, a fresh session on sign-in, a safe place to go next."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..throttle import SignInThrottle
 from .helpers import current_users
 
 bp = Blueprint("auth", __name__)
+
+# One message for a wrong password, an unknown account and a disabled one; one for every kind of throttling.
+WRONG = _l("Wrong username or password, or the account is disabled.")
+TOO_MANY = _l("Too many sign-in attempts. Please wait a few minutes and try again.")
 
 
 class LoginForm(FlaskForm):
@@ -19,37 +25,55 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
+def current_throttle() -> SignInThrottle:
+    return current_app.extensions["kb.throttle"]
+
+
+def client_address() -> str:
+    """The client's address (the proxy's X-Forwarded-For only when KB_TRUST_PROXY let ProxyFix read it)."""
+    return request.remote_addr or ""
+
+
 def safe_next(target: str | None) -> str:
     """Only a local path may follow sign-in: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return url_for("notes.home")
+    home = url_for("notes.home")
+    if not target or len(target) > 2000:
+        return home
     target = target.strip()
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")) \
-            or "\\" in target or any(ord(c) < 32 for c in target):
-        return url_for("notes.home")
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return home  # browsers drop tabs and newlines inside URLs, so "/\t/evil.com" would become "//evil.com"
     return target
+
+
+def sign_in(user) -> None:
+    """Start a fresh session for the user: nothing from before sign-in carries over."""
+    session.clear()
+    login_user(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        users = current_users()
-        user = users.authenticate(form.username.data.strip().lower(), form.password.data)
-        address = request.remote_addr or ""
-        if user is None:
-            users.audit("login_failed", actor=form.username.data.strip().lower()[:80], address=address)
-            error = "Wrong username or password, or the account is disabled."
+        users, throttle, address = current_users(), current_throttle(), client_address()
+        name = form.username.data
+        wait = throttle.wait_seconds(name, address)
+        if wait:  # refused before the password is even checked: no hashing work for a flood of guesses
+            error, status, headers = TOO_MANY, 429, {"Retry-After": str(wait)}
         else:
-            session.clear()  # a fresh session on sign-in
-            login_user(user)
-            users.audit("login", actor=user.username, address=address)
-            return redirect(safe_next(request.args.get("next") or request.form.get("next")))
-    status = 401 if error else 200
+            user = users.authenticate(name.strip().lower(), form.password.data)
+            if user is None:
+                throttle.failed(name, address)
+                error, status = WRONG, 401
+            else:
+                sign_in(user)
+                throttle.succeeded(user.username, address)
+                return redirect(safe_next(request.args.get("next") or request.form.get("next")))
     return render_template("auth/login.html", form=form, error=error,
-                           next=request.args.get("next", "")), status
+                           next=request.args.get("next", "")), status, headers
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -8,12 +8,13 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
-                      PermissionDenied, RevisionNotFound, StorageError)
+                      PermissionDenied, PersonalDataFound, RevisionNotFound, StorageError)
 
 log = logging.getLogger(__name__)
 
 _STATUS = [(NoteNotFound, 404), (RevisionNotFound, 404), (InvalidSlug, 404), (PermissionDenied, 403),
-           (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (StorageError, 503), (KbError, 400)]
+           (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (PersonalDataFound, 422), (StorageError, 503),
+           (KbError, 400)]
 
 MESSAGES = {
     400: _l("The request could not be understood."),
@@ -50,6 +51,8 @@ def register(app: Flask) -> None:
             extra["fields"] = [{"field": f, "message": m} for f, m in exc.problems]
         if isinstance(exc, EditConflict):
             extra["current_revision"] = exc.current
+        if isinstance(exc, PersonalDataFound):
+            extra["personal_data"] = [f.as_dict() for f in exc.findings]
         return error_response(status, message, **extra)
 
     @app.errorhandler(HTTPException)

@@ -97,7 +97,7 @@ def search_query_from_args() -> SearchQuery:
         for v in args.getlist(name):
             for part in v.split(","):
                 part = part.strip()
-                if name == "region":
+                if name in ("region", "country"):
                     part = tax.canonical_place(part) or (tax.by_slug(part).name if tax.by_slug(part) else "")
                 if part and part in allowed and part not in out:
                     out.append(part)
@@ -113,7 +113,8 @@ def search_query_from_args() -> SearchQuery:
     sort = args.get("sort", "relevance")
     return SearchQuery(
         q=args.get("q", "")[:2000],
-        places=values("country", tax.places) or values("region", tax.places),
+        places=values("region", tax.places),  # a region covers its countries; a country is accepted too
+        countries=values("country", {p.name for p in tax.countries()}),  # AND with region, OR within
         topics=values("topic", tax.topics), audience=values("audience", tax.audiences),
         languages=values("lang", LANGUAGES), since=since,
         sort=sort if sort in ("relevance", "newest") else "relevance",

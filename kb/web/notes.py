@@ -1,12 +1,12 @@
 """Home page and note pages: read, raw source, history, one revision."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
-from ..errors import InvalidNote, NoteNotFound, RevisionNotFound
-from ..model import check_slug, parse_note
+from ..publish import note_at
 from ..search import SearchQuery
+from ..workflow import parse_message
 from .helpers import current_wiki, ui_lang
 
 bp = Blueprint("notes", __name__)
@@ -36,19 +36,17 @@ def raw(slug: str):
 def history(slug: str):
     wiki = current_wiki()
     note = wiki.get_note(current_user, slug)
-    return render_template("notes/history.html", note=note, revisions=wiki.history_of(current_user, slug))
+    revisions = [(r, parse_message(r.message)) for r in wiki.history_of(current_user, slug)]
+    return render_template("notes/history.html", note=note, revisions=revisions,
+                           can_edit=wiki.can_edit(current_user, note))
 
 
 @bp.get("/notes/<slug>/revisions/<rev>")
 def revision(slug: str, rev: str):
     wiki = current_wiki()
     current = wiki.get_note(current_user, slug)
-    try:
-        data = wiki.history.show(rev, wiki.store.relpath(check_slug(slug)))
-        old = parse_note(slug, data.decode("utf-8", errors="replace"), wiki.taxonomy)
-    except (RevisionNotFound, InvalidNote):
-        raise NoteNotFound(slug) from None
-    if not wiki.can_read(current_user, old):
-        abort(404)
+    old = note_at(wiki, current_user, slug, rev)  # follows renames; NoteNotFound for what may not be read
     rendered = wiki.render(current_user, old)
-    return render_template("notes/revision.html", note=old, current=current, rev=rev, rendered=rendered)
+    return render_template("notes/revision.html", note=old, current=current, rev=old.revision, rendered=rendered,
+                           can_edit=wiki.can_edit(current_user, current),
+                           base_revision=wiki.revision_of(slug) or "")

@@ -26,6 +26,6 @@ def api():
                   "topics": list(h.topics), "snippet": h.snippet,
                   "updated": h.updated.isoformat() if h.updated else None, "score": round(h.score, 4)}
                  for h in r.hits],
-        "facets": {k: r.facets.get(k, {}) for k in ("regions", "topics", "audience", "language")},
+        "facets": {k: r.facets.get(k, {}) for k in ("regions", "countries", "topics", "audience", "language")},
         "suggestion": r.suggestion, "message": r.message,
     })

@@ -1,0 +1,70 @@
+"""The accounts database connection: one SQLAlchemy engine, short read and write sessions (no Flask).
+
+Every operation opens its own short session, so one ``Database`` serves many threads; with SQLite, WAL
+plus a busy timeout (and writes that take the write lock up front) let several processes share one file.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from .accounts_model import Base
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # A write transaction that starts as a read cannot always upgrade under WAL (SQLITE_BUSY without
+    # waiting), so writers take the lock at BEGIN, where busy_timeout applies.
+    write = conn.get_execution_options().get("kb_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """An engine for any SQLAlchemy URL, with ``reading()`` and ``writing()`` sessions."""
+
+    def __init__(self, database_url: str):
+        url = make_url(database_url)
+        kwargs: dict = {}
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty DB
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self.reading = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(kb_write=True), expire_on_commit=False)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a write transaction, committed on leaving the block."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def create_all(self) -> None:
+        """Create missing tables, and missing indexes of existing tables (added in later versions)."""
+        with self.engine.execution_options(kb_write=True).begin() as conn:
+            Base.metadata.create_all(conn)
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,115 @@
+"""A note's life after writing: compare revisions, restore one, rename (leaving a redirect), soft delete, and
+the admins' list of deleted notes with undo."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import access, publish
+from ..errors import InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound
+from .audit import record, record_save
+from .helpers import current_wiki
+
+bp = Blueprint("manage", __name__)
+
+# GET pages that follow a renamed note to its new name
+FOLLOWS_RENAMES = {"notes.show", "notes.raw", "notes.history", "notes.revision", "manage.diff", "editor.edit",
+                   "api.get_note"}
+
+
+@bp.before_app_request
+def follow_rename():
+    """An old name of a renamed note answers with a permanent redirect (when the new one is readable)."""
+    if request.method not in ("GET", "HEAD") or request.endpoint not in FOLLOWS_RENAMES:
+        return None
+    slug = (request.view_args or {}).get("slug")
+    target = current_wiki().redirect_target(current_user, slug) if slug else None
+    if not target:
+        return None
+    url = url_for(request.endpoint, **{**request.view_args, "slug": target})
+    query = request.query_string.decode("latin-1")
+    return redirect(url + ("?" + query if query else ""), 301)
+
+
+@bp.get("/notes/<slug>/diff")
+def diff(slug: str):
+    comparison = publish.compare(current_wiki(), current_user, slug, request.args.get("from") or None,
+                                 request.args.get("to") or None)
+    return render_template("editor/diff.html", c=comparison, note=comparison.new)
+
+
+@bp.post("/notes/<slug>/revisions/<rev>/restore")
+@login_required
+def restore(slug: str, rev: str):
+    wiki = current_wiki()
+    base = request.form.get("base_revision", "").strip() or None
+    reason = request.form.get("confirm_personal_data", "").strip()
+    try:
+        result = publish.restore(wiki, current_user, slug, rev, base, reason)
+    except PersonalDataFound as exc:
+        old = publish.note_at(wiki, current_user, slug, rev)
+        return render_template("editor/restore.html", note=old, rev=old.revision, base_revision=base or "",
+                               findings=exc.findings), 422
+    record_save(result)
+    return redirect(url_for("notes.history", slug=slug), 303)
+
+
+@bp.route("/notes/<slug>/rename", methods=["GET", "POST"])
+@login_required
+def rename(slug: str):
+    wiki = current_wiki()
+    note = wiki.get_note(current_user, slug)
+    if not wiki.can_edit(current_user, note):
+        raise PermissionDenied(slug)
+    new_slug = request.form.get("new_slug", "").strip()
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            publish.rename(wiki, current_user, slug, new_slug, request.form.get("base_revision") or None)
+        except InvalidNote as exc:
+            errors = [m for _, m in exc.problems]
+        else:
+            record("note_rename", slug, f"{slug} -> {new_slug}")
+            return redirect(url_for("notes.show", slug=new_slug), 303)
+    return render_template("editor/rename.html", note=note, new_slug=new_slug or slug, errors=errors,
+                           base_revision=request.form.get("base_revision") or wiki.revision_of(slug) or ""), \
+        422 if errors else 200
+
+
+@bp.route("/notes/<slug>/delete", methods=["GET", "POST"])
+@login_required
+def delete(slug: str):
+    wiki = current_wiki()
+    note = wiki.get_note(current_user, slug)
+    if not access.can_delete(current_user, note.meta, wiki.taxonomy):
+        raise PermissionDenied(slug)
+    if request.method == "GET":
+        return render_template("editor/delete.html", note=note, base_revision=wiki.revision_of(slug) or "")
+    reason = request.form.get("reason", "").strip()
+    trash_id = publish.delete(wiki, current_user, slug, reason, request.form.get("base_revision") or None)
+    record("note_delete", slug, f"{trash_id} {reason}".strip())
+    return redirect(url_for("notes.home"), 303)
+
+
+@bp.get("/admin/deleted-notes")
+@login_required
+def deleted():
+    if not access.can_undelete(current_user):
+        raise NoteNotFound("deleted notes")  # like the rest of /admin: a 404 for non-admins
+    return render_template("editor/deleted.html", notes=publish.deleted_notes(current_wiki(), current_user),
+                           error=None)
+
+
+@bp.post("/admin/deleted-notes/<trash_id>/restore")
+@login_required
+def undelete(trash_id: str):
+    wiki = current_wiki()
+    if not access.can_undelete(current_user):
+        raise NoteNotFound("deleted notes")  # like the rest of /admin: a 404 for non-admins
+    try:
+        slug = publish.undelete(wiki, current_user, trash_id)
+    except NoteExists as exc:
+        return render_template("editor/deleted.html", notes=publish.deleted_notes(wiki, current_user),
+                               error=str(exc)), 409
+    record("note_undelete", slug, trash_id)
+    return redirect(url_for("notes.show", slug=slug), 303)

@@ -1,0 +1,103 @@
+"""Sessions, cookies and who a request acts as: the cookie session, or a bearer token on /api/.
+
+Cookies are HttpOnly and SameSite=Lax always, and Secure whenever the request came over HTTPS (behind a
+proxy, only when KB_TRUST_PROXY lets ProxyFix believe X-Forwarded-Proto), so one deployment serves both
+http://localhost in development and https:// in production without a setting to forget.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import gettext
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager
+from flask_login.utils import encode_cookie
+from flask_wtf.csrf import CSRFProtect
+
+from ..throttle import SignInThrottle
+from .errors import error_response
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure when this request is HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+class KbLoginManager(LoginManager):
+    """flask-login, with the remember cookie marked Secure when this request is HTTPS.
+
+    kb offers no "remember me" (a session ends when the browser closes: shared computers are common in
+    the field), but should one ever be issued it gets the same flags as the session cookie.
+    """
+
+    def _set_cookie(self, response):
+        config = current_app.config
+        if "_remember_seconds" in session:
+            duration = timedelta(seconds=session["_remember_seconds"])
+        else:
+            duration = config.get("REMEMBER_COOKIE_DURATION", timedelta(days=14))
+            duration = timedelta(seconds=duration) if isinstance(duration, int) else duration
+        response.set_cookie(
+            config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            value=encode_cookie(str(session["_user_id"])),
+            expires=datetime.now(timezone.utc) + duration,
+            domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+            path=config.get("REMEMBER_COOKIE_PATH", "/"),
+            secure=bool(config.get("REMEMBER_COOKIE_SECURE")) or request.is_secure,
+            httponly=True,
+            samesite=config.get("REMEMBER_COOKIE_SAMESITE", "Lax"),
+        )
+
+
+def _invalid_token():
+    response, status = error_response(401, "The API token is missing, unknown, revoked, or its account is disabled.")
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+def init_security(app: Flask, login_manager: LoginManager, csrf: CSRFProtect) -> None:
+    """Cookie flags, the user loaders, bearer tokens on /api/, and the sign-in throttle."""
+    users = app.extensions["kb.users"]
+    app.session_interface = SessionInterface()
+    # Flask's own defaults (SameSite None) are already in app.config, so set these outright
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.extensions.setdefault("kb.throttle", SignInThrottle(users.audit_log))
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.localize_callback = gettext
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        if "token_user" in g:  # an explicit bearer token wins over a cookie sent along with it
+            return g.token_user
+        return users.load_session_user(session_id)
+
+    @login_manager.request_loader
+    def load_from_token(_request):
+        return g.get("token_user")
+
+    @app.before_request
+    def api_credentials():
+        """/api/ acts as a bearer token's user; without one, a cookie session must pass CSRF like a form."""
+        if not request.path.startswith("/api/"):
+            return None
+        header = request.headers.get("Authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer":
+            user = users.user_for_token(credentials.strip())
+            if user is None:
+                return _invalid_token()
+            g.token_user, g.token_auth = user, True
+            return None
+        if request.method not in SAFE_METHODS and app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        return None
