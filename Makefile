@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 
 # Compiled catalogues (.mo) are built from the tracked .po files, never committed.
 translations: install
-	@if ls kb/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d kb/translations; fi
+	@if ls kb/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel -q compile -d kb/translations; fi
 
 run: install translations
 	$(BIN)/kb init

@@ -49,7 +49,7 @@ from kb.taxonomy import Taxonomy  # noqa: E402
 from tests.liveserver import Server, rss_kib, site_env  # noqa: E402
 
 OTTER_VENV = ROOT / "benchmarks" / "out" / "otterwiki-venv"
-OTTER_REQUIREMENTS = ["otterwiki>=2.20,<3", "gunicorn>=22,<24"]
+OTTER_REQUIREMENTS = ["otterwiki>=2.20,<3", "gunicorn>=22,<24"]  # the gunicorn kb runs on
 # Plain words and two-word searches, English, French and Arabic, typed the same into both wikis.
 QUERIES = ["trafficking", "vaccination", "refugees", "asylum", "volunteers", "epidemie", "maladie", "protection",
            "child protection", "mental health", "hand washing", "code of conduct", "lavage des mains",
@@ -61,10 +61,13 @@ TIMEOUT = 120.0
 def otter_python() -> Path:
     """The peer's own virtual environment, made on first use."""
     python = OTTER_VENV / "bin" / "python"
+    marker = OTTER_VENV / ".kb-requirements"
     if not python.exists():
-        log(f"installing {' '.join(OTTER_REQUIREMENTS)} into {OTTER_VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(OTTER_VENV)], check=True)
+    if not marker.exists() or marker.read_text() != " ".join(OTTER_REQUIREMENTS):
+        log(f"installing {' '.join(OTTER_REQUIREMENTS)} into {OTTER_VENV}")
         subprocess.run([str(python), "-m", "pip", "install", "-q", *OTTER_REQUIREMENTS], check=True)
+        marker.write_text(" ".join(OTTER_REQUIREMENTS))
     return python
 
 
@@ -96,6 +99,7 @@ def otter_pages(kb_content: Path, repo: Path) -> list[str]:
         git(repo, "init", "-q", "-b", "main")
         git(repo, "config", "user.name", "bench")
         git(repo, "config", "user.email", "bench@localhost")
+    (repo / "home.md").write_text("# Practice notes\n\nThe same pages as kb's.\n", encoding="utf-8")  # "/"
     names = []
     for path in sorted(kb_content.glob("*.md")):
         slug = path.stem
@@ -138,7 +142,11 @@ def search_latency(port: int, path_for, budget: float, reps: int) -> dict:
         for q in QUERIES:
             if time.monotonic() >= deadline:
                 break
-            status, _, elapsed = get(port, path_for(q))
+            try:
+                status, _, elapsed = get(port, path_for(q))
+            except (OSError, http.client.HTTPException) as exc:
+                log(f"search {q!r}: {exc!r}")
+                status, elapsed = 0, 0.0
             done += 1
             if status == 200:
                 times.append(elapsed)
@@ -186,23 +194,24 @@ def view_throughput(port: int, paths: list[str], seconds: float) -> dict:
 _ASSET_RE = re.compile(r'<(?:link[^>]+rel="?stylesheet"?[^>]*href|script[^>]+src)="([^"]+)"', re.I)
 
 
-def page_weight(port: int, paths: list[str]) -> dict:
+def page_weight(port: int, paths: list[str], typical: str) -> dict:
+    """HTML sizes of the sample pages, and the typical page with the stylesheets and scripts it loads."""
     sizes = []
     for path in paths:
         status, body, _ = get(port, path)
         if status == 200:
             sizes.append(len(body))
-    status, body, _ = get(port, paths[0])
+    status, body, _ = get(port, typical)
     assets = 0
     for ref in sorted(set(_ASSET_RE.findall(body.decode("utf-8", "replace")))):
         if ref.startswith(("http:", "https:", "//")):
             continue
-        a_status, a_body, _ = get(port, urllib.parse.urljoin(paths[0], ref))
+        a_status, a_body, _ = get(port, urllib.parse.urljoin(typical, ref))
         if a_status == 200:
             assets += len(a_body)
     return {"html_median_bytes": statistics.median(sizes) if sizes else None, "pages": len(sizes),
-            "first_page_html_bytes": len(body), "first_page_assets_bytes": assets,
-            "first_page_total_bytes": len(body) + assets}
+            "typical_page": typical, "typical_html_bytes": len(body), "typical_assets_bytes": assets,
+            "typical_total_bytes": len(body) + assets}
 
 
 def memory(server: Server) -> dict:
@@ -212,8 +221,8 @@ def memory(server: Server) -> dict:
             "master_rss_mib": round(rss_kib(server.proc.pid) / 1024, 1) if server.proc else None}
 
 
-def measure(name: str, server: Server, search_path, page_path, pages: list[str], args) -> dict:
-    with server.start(timeout=600):
+def measure(name: str, server: Server, search_path, page_path, pages: list[str], typical: str, args) -> dict:
+    with server.start(timeout=180):
         log(f"{name}: ready in {server.started_in:.1f} s; searching")
         result = {"cold_start_s": server.started_in}
         result["search"] = search_latency(server.port, search_path, args.search_budget, args.search_reps)
@@ -222,7 +231,7 @@ def measure(name: str, server: Server, search_path, page_path, pages: list[str],
         log(f"{name}: page views for {args.view_seconds:.0f} s")
         get(server.port, sample[0])  # warm both workers a little before timing
         result["views"] = view_throughput(server.port, sample, args.view_seconds)
-        result["weight"] = page_weight(server.port, sample[:30])
+        result["weight"] = page_weight(server.port, sample[:30], page_path(typical))
         result["memory"] = memory(server)
     return result
 
@@ -257,8 +266,9 @@ def table(scale_result: dict) -> str:
         ("Page view median, ms", f(kb["views"]["median_ms"]), f(ot["views"]["median_ms"])),
         ("Page HTML median, kB", f(kb["weight"]["html_median_bytes"] / 1024, "{:.1f}"),
          f(ot["weight"]["html_median_bytes"] / 1024, "{:.1f}")),
-        ("One page with its CSS and JS, kB", f(kb["weight"]["first_page_total_bytes"] / 1024, "{:.1f}"),
-         f(ot["weight"]["first_page_total_bytes"] / 1024, "{:.1f}")),
+        ("Typical page (median-size note) with its CSS and JS, kB",
+         f(kb["weight"]["typical_total_bytes"] / 1024, "{:.1f}"),
+         f(ot["weight"]["typical_total_bytes"] / 1024, "{:.1f}")),
         ("Memory per worker (RSS), MiB", f(kb["memory"]["worker_mean_rss_mib"], "{:.1f}"),
          f(ot["memory"]["worker_mean_rss_mib"], "{:.1f}")),
     ]
@@ -290,12 +300,14 @@ def main(argv: list[str] | None = None) -> int:
             log(f"scale {scale}: importing into kb")
             kb_s = kb_import(site.root, sources(work / f"copies-{scale}", CORPUS, scale))
             pages = otter_pages(site.root / "content", repo)
+            by_size = sorted(pages, key=lambda p: (site.root / "content" / f"{p}.md").stat().st_size)
+            typical = by_size[len(by_size) // 2]
             log(f"scale {scale}: {len(pages)} pages in both (kb import {kb_s:.0f} s)")
             kb_server = Server(site_env(site.root), workers=2, log=work / "kb.log")
-            kb_result = measure("kb", kb_server, kb_search, lambda p: f"/notes/{p}", pages, args)
+            kb_result = measure("kb", kb_server, kb_search, lambda p: f"/notes/{p}", pages, typical, args)
             otter_server = Server(otter_env(work, repo), app="otterwiki.server:app", workers=2, python=str(python),
                                   cwd=work, log=work / "otter.log")
-            ot_result = measure("otterwiki", otter_server, otter_search, lambda p: f"/{p}", pages, args)
+            ot_result = measure("otterwiki", otter_server, otter_search, lambda p: f"/{p}", pages, typical, args)
             results.append({"scale": scale, "pages": len(pages), "kb_import_s": kb_s, "kb": kb_result,
                             "otterwiki": ot_result})
             print(table(results[-1]), "\n", flush=True)

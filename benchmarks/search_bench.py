@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -107,6 +108,19 @@ def strip_marks(text: str) -> str:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class LoadSampler(threading.Thread):
+    """The 1-minute load average every few seconds: other work on the machine shows in the timings."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(5.0):
+            self.samples.append(os.getloadavg()[0])
 
 
 def machine() -> dict:
@@ -198,10 +212,13 @@ def stop_app(site: Site) -> None:
 
 # --- measurements -----------------------------------------------------------------------------------------
 
-def get(client, path: str, params: dict) -> tuple[float, object]:
-    started = time.perf_counter()
+def get(client, path: str, params: dict, cpu: list | None = None) -> tuple[float, object]:
+    """Wall time of one request (and its CPU time appended to ``cpu``: the test client runs in-process)."""
+    started, started_cpu = time.perf_counter(), time.process_time()
     resp = client.get(path, query_string=params)
     elapsed = time.perf_counter() - started
+    if cpu is not None:
+        cpu.append(time.process_time() - started_cpu)
     if resp.status_code != 200:
         raise RuntimeError(f"{path} {params!r:.80} answered {resp.status_code}")
     return elapsed, resp
@@ -209,7 +226,7 @@ def get(client, path: str, params: dict) -> tuple[float, object]:
 
 def search_latency(site: Site, reps: int) -> dict:
     """Per class, endpoint and user: every request's time (warm: each query is run once before timing)."""
-    out: dict = {"first_request_s": None, "classes": {}, "totals": {}}
+    out: dict = {"first_request_s": None, "classes": {}, "cpu": {}, "totals": {}}
     first = True
     for cls, queries in QUERIES.items():
         for q, extra in queries:
@@ -221,13 +238,15 @@ def search_latency(site: Site, reps: int) -> dict:
             get(site.clients["focal point"], "/search", {"q": q, **extra})
     for cls, queries in QUERIES.items():
         cell: dict[str, list[float]] = {}
+        cpu: list[float] = []
         for _ in range(reps):
             for user, client in site.clients.items():
                 for path in ("/api/search", "/search"):
                     times = cell.setdefault(f"{path} {user}", [])
                     for q, extra in queries:
-                        times.append(get(client, path, {"q": q, **extra})[0])
+                        times.append(get(client, path, {"q": q, **extra}, cpu)[0])
         out["classes"][cls] = cell
+        out["cpu"][cls] = cpu
     return out
 
 
@@ -245,12 +264,19 @@ def save_latency(site: Site, count: int, seed: int) -> dict:
     """Wiki.save of a public note with a new word, then /api/search (anonymous) until it is found."""
     wiki, client = site.wiki, site.clients["anonymous"]
     rng = random.Random(seed)
-    public = [s for s in wiki.store.slugs() if (n := wiki._load_any(s)) is not None
-              and n.meta.visibility == "public" and n.meta.status == "published" and len(n.body) < 20_000]
-    rng.shuffle(public)
+    slugs = wiki.store.slugs()
+    rng.shuffle(slugs)
+    notes = []
+    for slug in slugs:  # public, published, not huge (parsing all 7,430 would take longer than the saves)
+        raw = wiki.store.read_bytes(slug)
+        if len(raw) < 20_000 and b"\nvisibility: public\n" in raw and (note := wiki._load_any(slug)) \
+                and note.meta.status == "published":
+            notes.append(note)
+            if len(notes) == count:
+                break
     total, saving, searching, attempts = [], [], [], []
-    for i, slug in enumerate(public[:count]):
-        note = wiki._load_any(slug)
+    for i, note in enumerate(notes):
+        slug = note.slug
         word = f"benchsave{seed}x{i:03d}"
         base = wiki.revision_of(slug)
         started = time.perf_counter()
@@ -456,9 +482,11 @@ def run_scale(scale: int, args) -> dict:
         log(f"imported {len(report.added)} notes in {results['import_s']:.1f} s")
 
         gc.collect()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         count, errors = wiki.rebuild_index()
         results["rebuild_s"] = time.perf_counter() - started
+        results["rebuild_cpu_s"] = time.process_time() - started_cpu
+        results["rebuild_load"] = os.getloadavg()[0]
         results["rebuild_docs"] = count
         results["index_bytes"] = dir_size(Path(site.config["KB_INDEX_DIR"]))
         results["content_bytes"] = sum(p.stat().st_size for p in Path(site.config["KB_CONTENT_DIR"]).glob("*.md"))
@@ -512,6 +540,7 @@ def summarise(r: dict) -> dict:
             "api_anon_median": statistics.median(api_anon), "api_anon_p95": pct(api_anon, 95),
             "fts_median": statistics.median(fts), "fts_p95": pct(fts, 95),
             "cells": {k: (statistics.median(v), pct(v, 95)) for k, v in cells.items()},
+            "cpu_median": statistics.median(r["search"]["cpu"][cls]), "cpu_p95": pct(r["search"]["cpu"][cls], 95),
         }
     saves = r["saves"]["total"]
     s["save_median"], s["save_p95"] = statistics.median(saves), pct(saves, 95)
@@ -529,8 +558,8 @@ def table(all_results: list[dict], info: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(fn(r, s) for r, s in zip(all_results, sums)) + " |")
 
     row("import (`Wiki.import_paths`: validate, write, one git commit, index)", lambda r, s: f"{r['import_s']:.1f} s")
-    row("full rebuild (`kb index rebuild` path)",
-        lambda r, s: f"{r['rebuild_s']:.1f} s ({s['docs_per_s']:.0f} docs/s)")
+    row("full rebuild (`kb index rebuild` path): wall (docs/s); CPU",
+        lambda r, s: f"{r['rebuild_s']:.1f} s ({s['docs_per_s']:.0f} docs/s); CPU {r['rebuild_cpu_s']:.1f} s")
     row("… of which building the documents (YAML, Markdown → text, git dates)",
         lambda r, s: f"{r['documents_s']:.1f} s")
     row("index size on disk", lambda r, s: f"{s['index_mb']:.1f} MB (notes: {r['content_bytes'] / 1e6:.1f} MB)")
@@ -543,6 +572,9 @@ def table(all_results: list[dict], info: dict) -> str:
     for cls in QUERIES:
         row(f"search, {cls}: median / p95 (all four app cells)",
             lambda r, s, c=cls: f"{ms(s['classes'][c]['median'])} / {ms(s['classes'][c]['p95'])} ms")
+    for cls in QUERIES:
+        row(f"… CPU per request, {cls}: median / p95",
+            lambda r, s, c=cls: f"{ms(s['classes'][c]['cpu_median'])} / {ms(s['classes'][c]['cpu_p95'])} ms")
     for cls in QUERIES:
         row(f"SQLite FTS5, {cls}: median (kb API anonymous ÷ FTS5)",
             lambda r, s, c=cls: f"{ms(s['classes'][c]['fts_median'])} ms "
@@ -588,10 +620,14 @@ def main(argv: list[str] | None = None) -> int:
     scales = [1] if args.quick else ([args.scale] if args.only_scale or args.scale == 1 else [1, args.scale])
 
     info = machine()
+    sampler = LoadSampler()
+    sampler.start()
     began = time.perf_counter()
     all_results = [run_scale(scale, args) for scale in scales]
     info["wall_s"] = time.perf_counter() - began
     info["load_after"] = os.getloadavg()
+    sampler.stop.set()
+    info["load_samples"] = sampler.samples
     try:
         info["kb_commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                            capture_output=True, text=True).stdout.strip()
@@ -603,8 +639,10 @@ def main(argv: list[str] | None = None) -> int:
                                                          default=str, ensure_ascii=False), encoding="utf-8")
     print(f"# kb search benchmark, {dt.date.today().isoformat()}\n")
     print(f"{info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}, "
-          f"SQLite {info['sqlite']}; load average before {info['load_before'][0]:.2f}, "
-          f"after {info['load_after'][0]:.2f}; wall time {info['wall_s']:.0f} s\n")
+          f"Whoosh {info['whoosh']}, SQLite {info['sqlite']}; 1-minute load average before "
+          f"{info['load_before'][0]:.2f}, during {statistics.mean(info['load_samples'] or [0]):.2f} on average "
+          f"(max {max(info['load_samples'] or [0]):.2f}), after {info['load_after'][0]:.2f}; "
+          f"wall time {info['wall_s']:.0f} s\n")
     print(table(all_results, info))
     misses = [(r["notes"], k, c["misses"]) for r in all_results for k, c in r["known_items"].items() if c["misses"]]
     if misses:

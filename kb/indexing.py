@@ -14,6 +14,7 @@ from .store import Store, content_hash
 from .taxonomy import Taxonomy
 
 Progress = Callable[[int], None] | None
+REBUILD_ABOVE = 200  # a repair this large (and a quarter of the notes) rebuilds: one huge update is slower
 
 
 def translation_group(note: Note) -> str:
@@ -101,9 +102,10 @@ class Indexer:
         return count, errors
 
     def check(self, repair: bool = False) -> Drift:
-        """Compare the index with content/; with repair, re-index what drifted."""
+        """Compare the index with content/; with repair, re-index what drifted (all of it, into a fresh
+        generation, when the index was missing or unreadable or most of it drifted)."""
         drift = Drift()
-        self.index.ensure()
+        created = self.index.ensure()
         indexed = self.index.stored_hashes()
         for slug in self.store.slugs():
             try:
@@ -116,8 +118,11 @@ class Indexer:
                 drift.stale.append(slug)
         on_disk = set(self.store.slugs())
         drift.orphaned = sorted(s for s in indexed if s not in on_disk)
-        if repair and not drift.clean:
-            drift.invalid = self.refresh(drift.missing + drift.stale + drift.orphaned)
+        changed = drift.missing + drift.stale + drift.orphaned
+        if repair and changed and (created or len(changed) > max(REBUILD_ABOVE, len(on_disk) // 4)):
+            drift.invalid = self.rebuild()[1]
+        elif repair and changed:
+            drift.invalid = self.refresh(changed)
         else:
             drift.invalid = []
         return drift

@@ -48,17 +48,21 @@ from whoosh.analysis import Analyzer, Token
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 from whoosh.filedb.structfile import StructFile
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.compat import loads as whoosh_loads  # how whoosh reads its own position lists
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.lang.porter import stem as _porter_stem
 from whoosh.lang.snowball.french import FrenchStemmer
+from whoosh.matching import NullMatcher, WrappingMatcher
 from whoosh.query import And, AndMaybe, AndNot, Phrase, Term
+from whoosh.query.spans import Span, SpanNear2
 # whoosh's Or preloads matches into arrays below 5,000 documents and switches to a tree of binary unions
 # above: measured here, the tree is slower for every query shape kb builds (up to 4x on many-term ORs),
 # so the array form is pinned and behaviour does not change when the corpus crosses 5,000 notes
 from whoosh.query.compound import PreloadedOr as Or
 from whoosh.reading import TermNotFound
-from whoosh.system import pack_uint
+from whoosh.scoring import BM25F, BM25FScorer
+from whoosh.system import _INT_SIZE, pack_uint
 
 from . import queryparse, textnorm
 
@@ -78,7 +82,7 @@ PREFIX_TERMS_PER_FIELD = 40
 PREFIX_TERMS_PER_QUERY = 240
 SEARCH_TIME_LIMIT = 1.0
 MAX_SEGMENTS = 12  # above this a background merge runs after a write
-REBUILD_POOL_MB = 256  # whoosh's estimate; the process grows by about as much during a rebuild
+REBUILD_POOL_MB = 512  # whoosh's estimate; the process grows by about as much during a rebuild
 SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
 # Bump when analysis or schema change: generations carry it, and ensure() replaces an older one.
 INDEX_VERSION = "kb-search-2"
@@ -165,6 +169,12 @@ class _TermPositions(Positions):
         for term, poslist in positions.items():
             yield term, len(poslist), len(poslist) * boost, encode(poslist)
 
+    def decode_positions(self, valuestring):
+        """As whoosh's, with the running sum in C (phrase queries decode many of these)."""
+        if not valuestring.endswith(b"."):
+            valuestring += b"."
+        return list(itertools.accumulate(whoosh_loads(valuestring[_INT_SIZE:])))
+
 
 class _TermFrequency(Frequency):
     """whoosh's Frequency, read straight from a term list (see _TermPositions)."""
@@ -176,10 +186,11 @@ class _TermFrequency(Frequency):
         return ((term, n, n * boost, pack_uint(n)) for term, n in Counter(value).items())
 
 
-def _rebuild_codec() -> W3Codec:
-    """The default codec, minus the per-block length statistics: they serve only whoosh's block-skipping
-    optimisation, which kb turns off (its counts need every match), and reading a length for each posting
-    was a sixth of the time of a rebuild."""
+def _codec() -> W3Codec:
+    """The default codec (and file format), minus the per-block length statistics: they serve only whoosh's
+    block-skipping optimisation, which kb turns off (its counts need every match; with the statistics
+    missing, more-like-this skips fewer blocks, with the same results), and reading a length back for
+    each posting was a sixth of the time of a rebuild."""
     codec = W3Codec()
     codec.length_stats = False
     return codec
@@ -406,6 +417,7 @@ class _Segment:
         self.values: dict[tuple[str, str], frozenset[int]] = {}
         self.terms: dict[str, list[str]] = {}
         self.columns: dict[str, list[Any]] = {}
+        self.lengths: dict[str, list[int | None]] = {}
 
     def docs(self, leaf: Any, fieldname: str, value: str) -> frozenset[int]:
         key = (fieldname, value)
@@ -430,13 +442,37 @@ class _Segment:
             self.columns[fieldname] = list(leaf.column_reader(fieldname))
         return self.columns[fieldname]
 
+    def field_lengths(self, leaf: Any, fieldname: str) -> list[int | None]:
+        if fieldname not in self.lengths:
+            length = leaf.doc_field_length
+            self.lengths[fieldname] = [length(d, fieldname, 1) for d in range(leaf.doc_count_all())]
+        return self.lengths[fieldname]
+
+
+class _BM25F(BM25F):
+    """whoosh's BM25F, reading each document's field length from a list kept with the segment's other
+    caches: whoosh reads it from the column file for every posting scored (a fifth of a query's time)."""
+
+    def __init__(self, segments: dict[str, tuple[Any, _Segment]]):
+        super().__init__()
+        self.segments = segments  # whoosh segment id -> (segment reader, cache), filled by _Generation
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        scorer = super().scorer(searcher, fieldname, text, qf=qf)
+        segment = getattr(searcher.reader(), "segment", None)
+        found = self.segments.get(segment().segment_id()) if segment is not None else None
+        if isinstance(scorer, BM25FScorer) and found is not None:
+            scorer.dfl = found[1].field_lengths(found[0], fieldname).__getitem__
+        return scorer
+
 
 class _Generation:
     """One open searcher and the document sets cached for it; used under SearchIndex._lock only."""
 
     def __init__(self, path: Path, pointer: Any, ix: Any, segments: dict[str, _Segment]):
         self.path, self.pointer, self.ix = path, pointer, ix
-        self.searcher = ix.searcher()
+        by_id: dict[str, tuple[Any, _Segment]] = {}
+        self.searcher = ix.searcher(weighting=_BM25F(by_id))
         self.reader = self.searcher.reader()
         self.live = frozenset(self.reader.all_doc_ids())
         self.leaves: list[tuple[Any, int, _Segment]] = []
@@ -444,6 +480,7 @@ class _Generation:
             for leaf, offset in self.reader.leaf_readers():
                 self.leaves.append((leaf, offset, segments.get(self._key(leaf)) or _Segment()))
         self.segments = {self._key(leaf): seg for leaf, _, seg in self.leaves}
+        by_id.update((leaf.segment().segment_id(), (leaf, seg)) for leaf, _, seg in self.leaves)
         self._partial = self.reader.has_deletions()
         self._values: dict[tuple[str, str], frozenset[int]] = {}
         self._facets: dict[str, dict[str, frozenset[int]]] = {}
@@ -615,6 +652,40 @@ class _Compiled:
         return is_match
 
 
+class _PhraseMatcher(SpanNear2.SpanNear2Matcher):
+    """Words at consecutive positions, tested on sets of positions. whoosh's own test (the same matches)
+    builds an object per position of every word and took most of the time of a phrase query."""
+
+    def __init__(self, ms: list[Any]):
+        super().__init__(ms, slop=1, ordered=True, mindist=1)
+
+    def copy(self):
+        return self.__class__([m.copy() for m in self.ms])
+
+    def _get_spans(self):
+        ends = set(self.ms[0].value_as("positions"))
+        for m in self.ms[1:]:
+            if not ends:
+                break
+            ends = {p + 1 for p in ends}.intersection(m.value_as("positions"))
+        n = len(self.ms) - 1
+        return [Span(p - n, p) for p in sorted(ends)]
+
+
+class _Phrase(Phrase):
+    """whoosh's Phrase (same matches, same scores: the sum of the words' scores) with _PhraseMatcher."""
+
+    def matcher(self, searcher, context=None):
+        field, reader, terms = searcher.schema[self.fieldname], searcher.reader(), []
+        for word in self.words:
+            word = field.to_bytes(word)
+            if (self.fieldname, word) not in reader:
+                return NullMatcher()
+            terms.append(Term(self.fieldname, word))
+        m = _PhraseMatcher([t.matcher(searcher, context) for t in terms])
+        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
+
+
 def _text_query(words: list[str], compiled: _Compiled, highlight: bool) -> Any:
     subs = []
     for lang in LANGS + ("all",):
@@ -630,7 +701,7 @@ def _text_query(words: list[str], compiled: _Compiled, highlight: bool) -> Any:
             if len(terms) == 1:
                 subs.append(Term(name, terms[0], boost=boost))
             elif name in _POSITIONS:  # body_all has no positions: each language's body_* answers
-                subs.append(Phrase(name, terms, boost=boost))
+                subs.append(_Phrase(name, terms, boost=boost))
     return Or(subs) if subs else None
 
 
@@ -664,7 +735,8 @@ def _item_query(gen: _Generation, item: queryparse.Item, compiled: _Compiled, bu
 def _compile(gen: _Generation, parsed: queryparse.ParsedQuery) -> _Compiled:
     compiled = _Compiled(query=None, groups=[], excluded=None)
     budget = [PREFIX_TERMS_PER_QUERY]
-    for group in parsed.groups:
+    groups = list(dict.fromkeys(tuple(group) for group in parsed.groups))  # "x x x …" is "x"
+    for group in groups:
         parts = [q for q in (_item_query(gen, i, compiled, budget, True) for i in group) if q is not None]
         if parts:
             compiled.groups.append(Or(parts) if len(parts) > 1 else parts[0])
@@ -673,10 +745,10 @@ def _compile(gen: _Generation, parsed: queryparse.ParsedQuery) -> _Compiled:
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
         compiled.query = And(compiled.groups) if len(compiled.groups) > 1 else compiled.groups[0]
-    plain = [w for group in parsed.groups if len(group) == 1 and group[0].kind == "word"
+    plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
     if len(plain) >= PROXIMITY_MIN_WORDS:
-        phrases = [Phrase(f"{section}_{lang}", terms, boost=boost)
+        phrases = [_Phrase(f"{section}_{lang}", terms, boost=boost)
                    for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
                    for section, boost in SECTIONS.items() if f"{section}_{lang}" in _POSITIONS]
         compiled.proximity = Or(phrases) if phrases else None
@@ -960,7 +1032,7 @@ class SearchIndex:
             return False
         ix = windex.open_dir(str(found[0]))
         try:
-            writer = ix.writer(timeout=timeout, delay=0.05)
+            writer = ix.writer(timeout=timeout, delay=0.05, limitmb=REBUILD_POOL_MB, codec=_codec())
         except windex.LockError:
             return False
         # the queue lock is taken after whoosh's (same order everywhere) and kept until the applied
@@ -1038,7 +1110,7 @@ class SearchIndex:
         if found is None or self._stop.is_set():
             return
         try:
-            writer = windex.open_dir(str(found[0])).writer(timeout=0.0)
+            writer = windex.open_dir(str(found[0])).writer(timeout=0.0, codec=_codec())
         except windex.LockError:
             return  # someone is writing; the next write tries again
         except Exception as exc:
@@ -1061,7 +1133,7 @@ class SearchIndex:
             path, ix = self._new_generation()
             count, seen = 0, set()
             try:
-                writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_rebuild_codec())
+                writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_codec())
                 try:
                     for doc in docs:
                         if doc.slug in seen:
@@ -1072,7 +1144,7 @@ class SearchIndex:
                         count += 1
                         if _pool_nearly_full(writer):  # a new segment, rather than sorting on disk
                             writer.commit(merge=False)
-                            writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_rebuild_codec())
+                            writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=_codec())
                         if progress is not None:
                             progress(count)
                     writer.commit(merge=False)

@@ -76,6 +76,21 @@ class Wiki:
             raise NoteNotFound(slug)
         return note
 
+    def get_note_and_revision(self, user: Any, slug: str) -> Note:
+        """get_note with ``revision`` set to the commit the note is at, for a writer's base revision.
+
+        The revision is read before the text, so a save landing in between can only make the text newer
+        than the revision (the writer's next save is then refused as stale), never older (which would let
+        it overwrite a change the writer never saw).
+        """
+        try:
+            revision = self.revision_of(slug)
+        except KbError:
+            raise NoteNotFound(slug) from None
+        note = self.get_note(user, slug)
+        note.revision = revision
+        return note
+
     def title_if_readable(self, user: Any, slug: str) -> str | None:
         """The title of a note this user may read (following a rename's redirect), else None."""
         try:

@@ -172,7 +172,8 @@ def index(tmp_path_factory):
     docs = []
     for path in sorted(SHIPPED.glob("*.md")):
         note = parse_note(path.stem, path.read_text(encoding="utf-8"), TAX)
-        docs.append(build_doc(note, path.read_bytes(), TAX, renderer, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        docs.append(build_doc(note, path.read_bytes(), TAX, renderer, when))
     hostile = ("---\ntitle: '<script>alert(1)</script> protection'\nlanguage: en\nregions: [Niger]\n---\n"
                "protection <img src=x onerror=alert(1)> enfants &lt;b&gt; <b>registration</b> \"quoted\"\n")
     note = parse_note("hostile", hostile, TAX)

@@ -207,3 +207,24 @@ def test_commit_messages_carry_what_the_history_page_shows():
                                                                             "public hotline")
     assert workflow.parse_message(workflow.commit_message("n", "", None, "draft")).summary == "Create n"
     assert workflow.parse_message("Initial content").status_to is None
+
+
+def test_a_base_revision_handed_out_is_never_ahead_of_the_text(wiki, who, monkeypatch):
+    """A save landing right after a reader read the text must not let the reader's next save overwrite it:
+    the revision is read before the text, so the reader can only be stale (409), never ahead."""
+    moussa, admin = who("moussa"), who("admin")
+    read = wiki.store.read_bytes
+
+    def read_then_someone_saves(slug):
+        data = read(slug)
+        monkeypatch.setattr(wiki.store, "read_bytes", read)
+        note = wiki.get_note(admin, AGADEZ)  # another writer's save lands now
+        wiki.save(admin, AGADEZ, note.meta, note.body + "\nThe other writer's line.\n", wiki.revision_of(AGADEZ))
+        return data
+
+    monkeypatch.setattr(wiki.store, "read_bytes", read_then_someone_saves)
+    note = wiki.get_note_and_revision(moussa, AGADEZ)
+    assert "The other writer's line." not in note.body
+    with pytest.raises(EditConflict):
+        wiki.save(moussa, AGADEZ, note.meta, note.body + "\nMine.\n", note.revision)
+    assert "The other writer's line." in wiki.get_note(moussa, AGADEZ).body

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ..users import MIN_PASSWORD, UserError
 from .auth import TOO_MANY, client_address, current_throttle, sign_in
 from .helpers import current_users
+from .messages import translate
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 ROLE_LABELS = {"practitioner": _l("Practitioner"), "focal_point": _l("Focal point"), "admin": _l("Administrator")}
@@ -68,12 +69,12 @@ def change_password():
         return _page(429, password_form=form, error=TOO_MANY)
     if users.authenticate(name, form.current.data) is None:
         throttle.failed(name, address, detail="password change")
-        form.current.errors.append("The current password is wrong.")
+        form.current.errors.append(_("The current password is wrong."))
         return _page(422, password_form=form)
     try:
         user = users.set_password(name, form.new.data)
     except UserError as exc:
-        form.new.errors.append(str(exc))
+        form.new.errors.append(translate(str(exc)))
         return _page(422, password_form=form)
     users.audit("password_change", actor=name, target=name, address=address)
     sign_in(user)

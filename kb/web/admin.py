@@ -17,6 +17,7 @@ from ..users import MIN_PASSWORD, ROLES, UserError
 from .account import ROLE_LABELS
 from .auth import client_address
 from .helpers import current_users, current_wiki
+from .messages import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -94,7 +95,7 @@ def new_user():
                                        regions=form.regions.data, display_name=form.display_name.data,
                                        email=form.email.data)
         except UserError as exc:
-            form.form_errors.append(str(exc))
+            form.form_errors.append(translate(str(exc)))
         else:
             _audit("user_add", user.username, _describe(user.role, user.regions))
             flash(_("The account was created."))
@@ -127,7 +128,7 @@ def edit_user(username: str):
                                                  email=form.email.data, role=form.role.data,
                                                  regions=form.regions.data)
         except UserError as exc:
-            form.form_errors.append(str(exc))
+            form.form_errors.append(translate(str(exc)))
         else:
             if "role" in changes or "regions" in changes:
                 old_role = changes.get("role", (user.role,))[0]
@@ -152,7 +153,7 @@ def reset_password(username: str):
     try:
         current_users().set_password(user.username, form.password.data)
     except UserError as exc:
-        form.password.errors.append(str(exc))
+        form.password.errors.append(translate(str(exc)))
         return _edit_page(user, password_form=form, status=422)
     _audit("password_reset", user.username)
     flash(_("The password was changed; the account was signed out everywhere."))
@@ -169,7 +170,7 @@ def set_active(username: str, action: str):
     try:
         current_users().set_active(user.username, action == "enable")
     except UserError as exc:
-        return _edit_page(user, status=422, error=str(exc))
+        return _edit_page(user, status=422, error=translate(str(exc)))
     _audit(f"user_{action}", user.username)
     flash(_("The account was enabled.") if action == "enable" else
           _("The account was disabled; its sessions and tokens no longer work."))

@@ -16,7 +16,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/notes/<slug>")
 def get_note(slug: str):
     wiki = current_wiki()
-    note = wiki.get_note(current_user, slug)
+    note = wiki.get_note_and_revision(current_user, slug)  # a base revision never ahead of the body
     updated = wiki.updated_of(note)
     meta = note.meta
     return jsonify({
@@ -26,7 +26,7 @@ def get_note(slug: str):
                  "summary": meta.summary, "authors": meta.authors, "translations": meta.translations},
         "body": note.body,
         "html": wiki.render(current_user, note).html,
-        "revision": wiki.revision_of(slug),
+        "revision": note.revision,
         "updated": updated.isoformat() if updated else None,
     })
 

@@ -18,13 +18,14 @@ from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, Permi
 from ..model import Note, meta_to_dict
 from .audit import record_save
 from .helpers import current_wiki, ui_lang
+from .messages import FIELDS, N_, field_label, translate
 
 bp = Blueprint("editor", __name__)
 
 TEXT_FIELDS = ("title", "language", "visibility", "status", "summary")
 LIST_FIELDS = ("regions", "topics", "audience")
-FIELD_LABELS = {"title": "Title", "language": "Language", "regions": "Regions and countries", "topics": "Topics",
-                "audience": "Audience", "visibility": "Visibility", "status": "Status", "summary": "Summary"}
+FIELD_LABELS = {k: FIELDS[k] for k in ("title", "language", "regions", "topics", "audience", "visibility", "status",
+                                        "summary")}  # msgids, translated by the template
 
 
 @dataclass
@@ -67,7 +68,11 @@ def render_editor(form: Form, note: Note | None, status: int = 200, **context):
     statuses = access.statuses_for(current_user, note.meta if note else None, wiki.taxonomy)
     if form.values.get("status") and form.values["status"] not in statuses:
         statuses.append(form.values["status"])
-    general = [(f, m) for f, msgs in form.errors.items() if f not in FIELD_LABELS and f != "slug" for m in msgs]
+    form.errors = {f: [translate(m) for m in msgs] for f, msgs in form.errors.items()}  # domain messages
+    if context.get("banner"):
+        context["banner"] = translate(context["banner"])
+    general = [(field_label(f), m) for f, msgs in form.errors.items() if f not in FIELD_LABELS and f != "slug"
+               for m in msgs]
     if "preview" in request.form:
         context.setdefault("preview", preview_html(form.body))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
@@ -90,7 +95,7 @@ def _try_save(form: Form, note: Note | None):
             form.errors.setdefault(f, []).append(m)
         return render_editor(form, note, 422)
     except NoteExists:
-        form.errors["slug"] = ["A note with this name already exists; choose another name."]
+        form.errors["slug"] = [N_("A note with this name already exists; choose another name.")]
         return render_editor(form, note, 409)
     except PersonalDataFound as exc:
         return render_editor(form, note, 422, findings=exc.findings)
@@ -102,8 +107,8 @@ def _try_save(form: Form, note: Note | None):
     except NoteNotFound:
         return _gone(form)
     except PermissionDenied:
-        return render_editor(form, note, 403, banner="You may not save this note with these regions or this "
-                                                     "status. Nothing was saved; your text is below.")
+        return render_editor(form, note, 403, banner=N_("You may not save this note with these regions or "
+                                                        "this status. Nothing was saved; your text is below."))
     except StorageError as exc:
         return render_editor(form, note, 503, banner=str(exc))
     record_save(result)
@@ -113,8 +118,8 @@ def _try_save(form: Form, note: Note | None):
 def _gone(form: Form):
     """The note was deleted, renamed or closed to the writer meanwhile: keep the text, offer a new note."""
     form.slug, form.base_revision = "", ""
-    return render_editor(form, None, 404, banner="This note is no longer here (it was deleted, renamed or "
-                                                 "closed to you). Your text is below: save it as a new note.")
+    return render_editor(form, None, 404, banner=N_("This note is no longer here (it was deleted, renamed or "
+                                                    "closed to you). Your text is below: save it as a new note."))
 
 
 def _conflict(form: Form, note: Note, exc: EditConflict):
@@ -146,8 +151,8 @@ def keeps_text_when_signed_out(view):
             except NoteNotFound:
                 note = None
         return render_editor(form_from_request(), note, 401, action=request.path, signed_out=True,
-                             banner="You are signed out, so nothing was saved. Sign in in another tab or "
-                                    "window, then come back and save: your text is below.")
+                             banner=N_("You are signed out, so nothing was saved. Sign in in another tab "
+                                       "or window, then come back and save: your text is below."))
     return wrapper
 
 
@@ -174,10 +179,10 @@ def new():
 def edit(slug: str):
     wiki = current_wiki()
     if request.method == "GET":
-        note = wiki.get_note(current_user, slug)
+        note = wiki.get_note_and_revision(current_user, slug)  # the base is never ahead of the text
         if not wiki.can_edit(current_user, note):
             raise PermissionDenied(slug)
-        return render_editor(form_from_note(note, wiki.revision_of(slug) or ""), note)
+        return render_editor(form_from_note(note, note.revision or ""), note)
     form = form_from_request()
     try:
         note = wiki.get_note(current_user, slug)
@@ -206,7 +211,7 @@ def set_status(slug: str):
     form.values["status"] = request.form.get("status", "")
     form.reason = request.form.get("confirm_personal_data", "").strip()
     if form.values["status"] not in access.WORKFLOW:
-        raise InvalidNote([("status", "choose draft, review or published")])
+        raise InvalidNote([("status", N_("choose draft, review or published"))])
     return _try_save(form, note)
 
 
@@ -224,7 +229,7 @@ def review():
 def expired_form(exc: CSRFError):
     """A form without a valid CSRF token saves nothing, but the text typed comes back with a fresh form."""
     if request.endpoint not in ("editor.new", "editor.edit"):
-        return render_template("error.html", status=400, message=exc.description), 400
+        return render_template("error.html", status=400, message=translate(exc.description)), 400
     note = None
     if request.endpoint == "editor.edit" and current_user.is_authenticated:
         try:
@@ -232,8 +237,8 @@ def expired_form(exc: CSRFError):
         except NoteNotFound:
             note = None
     return render_editor(form_from_request(), note, 400,
-                         banner="This form had expired or was not sent from kb, so nothing was saved. "
-                                "Your text is below: check it and save again.")
+                         banner=N_("This form had expired or was not sent from kb, so nothing was saved. "
+                                   "Your text is below: check it and save again."))
 
 
 @bp.app_context_processor

@@ -4,11 +4,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
                       PermissionDenied, PersonalDataFound, RevisionNotFound, StorageError)
+from .messages import problems_text, translate
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,10 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str | None = None, **extra):
-    message = str(message or MESSAGES.get(status, "Error"))
+    message = str(message or MESSAGES.get(status) or _("Error"))
     if wants_json():
         return jsonify({"error": {"status": status, "message": message, **extra}}), status
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=translate(message)), status
 
 
 def register(app: Flask) -> None:
@@ -46,6 +48,11 @@ def register(app: Flask) -> None:
     def kb_error(exc: KbError):
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
         message = None if status == 404 else str(exc)
+        if not wants_json():  # the page speaks the interface language; the API keeps the domain's English
+            if isinstance(exc, PermissionDenied):
+                message = None  # its text is only the note's name
+            elif isinstance(exc, InvalidNote):
+                message = (exc.source + ": " if exc.source else "") + problems_text(exc.problems)
         extra = {}
         if isinstance(exc, InvalidNote):
             extra["fields"] = [{"field": f, "message": m} for f, m in exc.problems]

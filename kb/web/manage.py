@@ -9,6 +9,7 @@ from .. import access, publish
 from ..errors import InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound
 from .audit import record, record_save
 from .helpers import current_wiki
+from .messages import translate
 
 bp = Blueprint("manage", __name__)
 
@@ -67,7 +68,7 @@ def rename(slug: str):
         try:
             publish.rename(wiki, current_user, slug, new_slug, request.form.get("base_revision") or None)
         except InvalidNote as exc:
-            errors = [m for _, m in exc.problems]
+            errors = [translate(m) for _, m in exc.problems]
         else:
             record("note_rename", slug, f"{slug} -> {new_slug}")
             return redirect(url_for("notes.show", slug=new_slug), 303)
@@ -110,6 +111,6 @@ def undelete(trash_id: str):
         slug = publish.undelete(wiki, current_user, trash_id)
     except NoteExists as exc:
         return render_template("editor/deleted.html", notes=publish.deleted_notes(wiki, current_user),
-                               error=str(exc)), 409
+                               error=translate(str(exc))), 409
     record("note_undelete", slug, trash_id)
     return redirect(url_for("notes.show", slug=slug), 303)

@@ -1,10 +1,13 @@
 """Search: the HTML page /search and the JSON API /api/search take the same parameters."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
 from .helpers import current_wiki, search_query_from_args
+from .messages import translate_sentences
 
 bp = Blueprint("search", __name__)
 
@@ -13,6 +16,8 @@ bp = Blueprint("search", __name__)
 def page():
     query = search_query_from_args()
     results = current_wiki().search(current_user, query)
+    if results.message:  # the domain's English notices, in the interface language
+        results = replace(results, message=translate_sentences(results.message))
     return render_template("search/results.html", results=results, query=query)
 
 

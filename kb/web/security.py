@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..throttle import SignInThrottle
 from .errors import error_response
+from .messages import N_
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
@@ -55,7 +56,8 @@ class KbLoginManager(LoginManager):
 
 
 def _invalid_token():
-    response, status = error_response(401, "The API token is missing, unknown, revoked, or its account is disabled.")
+    response, status = error_response(401, gettext("The API token is missing, unknown, revoked, or its account is "
+                                                   "disabled."))
     response.status_code = status
     response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
@@ -72,7 +74,7 @@ def init_security(app: Flask, login_manager: LoginManager, csrf: CSRFProtect) ->
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.extensions.setdefault("kb.throttle", SignInThrottle(users.audit_log))
-    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message = N_("Please sign in to see this page.")  # translated when flashed
     login_manager.localize_callback = gettext
 
     @login_manager.user_loader
