@@ -92,7 +92,8 @@ def kb_import(root: Path, paths: list[Path]) -> float:
 
 
 def otter_pages(kb_content: Path, repo: Path) -> list[str]:
-    """Write every kb note as an Otter Wiki page of the same name (title line + body), commit; the names."""
+    """Write every kb note as an Otter Wiki page of the same name (title line + body), commit; return all the
+    names, and those of the public, published notes (the pages views and weights are measured on)."""
     tax = Taxonomy.load(kb_content / "taxonomy.yml")
     repo.mkdir(parents=True, exist_ok=True)
     if not (repo / ".git").exists():
@@ -100,18 +101,20 @@ def otter_pages(kb_content: Path, repo: Path) -> list[str]:
         git(repo, "config", "user.name", "bench")
         git(repo, "config", "user.email", "bench@localhost")
     (repo / "home.md").write_text("# Practice notes\n\nThe same pages as kb's.\n", encoding="utf-8")  # "/"
-    names = []
+    names, public = [], []
     for path in sorted(kb_content.glob("*.md")):
         slug = path.stem
-        page = repo / f"{slug}.md"
+        note = parse_note(slug, path.read_text(encoding="utf-8"), tax)
         names.append(slug)
+        if note.meta.visibility == "public" and note.meta.status == "published":
+            public.append(slug)  # what an anonymous reader may open in kb too
+        page = repo / f"{slug}.md"
         if not page.exists():
-            note = parse_note(slug, path.read_text(encoding="utf-8"), tax)
             page.write_text(f"# {note.meta.title}\n\n{note.body}", encoding="utf-8")
     git(repo, "add", "-A")
     if git(repo, "status", "--porcelain").strip():
         git(repo, "commit", "-q", "-m", f"{len(names)} pages")
-    return names
+    return names, public
 
 
 def otter_env(work: Path, repo: Path) -> dict[str, str]:
@@ -264,6 +267,7 @@ def table(scale_result: dict) -> str:
         (f"Page views, {VIEW_CLIENTS} clients: requests/s", f(kb["views"]["per_s"], "{:.1f}"),
          f(ot["views"]["per_s"], "{:.1f}")),
         ("Page view median, ms", f(kb["views"]["median_ms"]), f(ot["views"]["median_ms"])),
+        ("Page view errors", str(kb["views"]["errors"]), str(ot["views"]["errors"])),
         ("Page HTML median, kB", f(kb["weight"]["html_median_bytes"] / 1024, "{:.1f}"),
          f(ot["weight"]["html_median_bytes"] / 1024, "{:.1f}")),
         ("Typical page (median-size note) with its CSS and JS, kB",
@@ -272,7 +276,8 @@ def table(scale_result: dict) -> str:
         ("Memory per worker (RSS), MiB", f(kb["memory"]["worker_mean_rss_mib"], "{:.1f}"),
          f(ot["memory"]["worker_mean_rss_mib"], "{:.1f}")),
     ]
-    lines = [f"**{scale_result['pages']} pages**", "", "| | kb | An Otter Wiki |", "|---|---|---|"]
+    lines = [f"**{scale_result['pages']} pages** (views and weights on the {scale_result['public_pages']} "
+             "public ones)", "", "| | kb | An Otter Wiki |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines)
 
@@ -299,17 +304,17 @@ def main(argv: list[str] | None = None) -> int:
         for scale in scales:  # a larger scale adds copies to the same sites (kb import is idempotent)
             log(f"scale {scale}: importing into kb")
             kb_s = kb_import(site.root, sources(work / f"copies-{scale}", CORPUS, scale))
-            pages = otter_pages(site.root / "content", repo)
-            by_size = sorted(pages, key=lambda p: (site.root / "content" / f"{p}.md").stat().st_size)
+            pages, public = otter_pages(site.root / "content", repo)
+            by_size = sorted(public, key=lambda p: (site.root / "content" / f"{p}.md").stat().st_size)
             typical = by_size[len(by_size) // 2]
             log(f"scale {scale}: {len(pages)} pages in both (kb import {kb_s:.0f} s)")
             kb_server = Server(site_env(site.root), workers=2, log=work / "kb.log")
-            kb_result = measure("kb", kb_server, kb_search, lambda p: f"/notes/{p}", pages, typical, args)
+            kb_result = measure("kb", kb_server, kb_search, lambda p: f"/notes/{p}", public, typical, args)
             otter_server = Server(otter_env(work, repo), app="otterwiki.server:app", workers=2, python=str(python),
                                   cwd=work, log=work / "otter.log")
-            ot_result = measure("otterwiki", otter_server, otter_search, lambda p: f"/{p}", pages, typical, args)
-            results.append({"scale": scale, "pages": len(pages), "kb_import_s": kb_s, "kb": kb_result,
-                            "otterwiki": ot_result})
+            ot_result = measure("otterwiki", otter_server, otter_search, lambda p: f"/{p}", public, typical, args)
+            results.append({"scale": scale, "pages": len(pages), "public_pages": len(public), "kb_import_s": kb_s,
+                            "kb": kb_result, "otterwiki": ot_result})
             print(table(results[-1]), "\n", flush=True)
         out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": info, "args": vars(args), "queries": QUERIES,
                "results": results}

@@ -55,6 +55,9 @@ class Indexer:
     def __init__(self, store: Store, history: History, index: SearchIndex, taxonomy: Taxonomy, renderer: Renderer):
         self.store, self.history, self.index = store, history, index
         self.taxonomy, self.renderer = taxonomy, renderer
+        # an index found missing or unreadable while serving is refilled from content/ (rebuilt if it
+        # had to be recreated), in the background; the start-up check does the same in the foreground
+        index.on_damage = lambda: self.check(repair=True)
 
     def load(self, slug: str) -> tuple[Note, bytes]:
         raw = self.store.read_bytes(slug)

@@ -1,10 +1,12 @@
 """Full-text search over the notes: the schema, analysis, writing and querying. The only whoosh import.
 
-On disk: ``index_dir/CURRENT`` names the live generation, a whoosh index in ``index_dir/gen-…``.
-``rebuild`` builds a new generation beside it and swaps ``CURRENT`` with ``os.replace``: searches keep
-working, and open searchers read the old files until they notice the swap. Writes that cannot get
-whoosh's lock within ``write_timeout``, or that happen during a rebuild, are queued as JSON in
-``index_dir/queue`` and applied by the next writer, a background thread, ``flush()`` or the rebuild.
+On disk (the folder itself is :mod:`kb.indexfiles`): ``index_dir/CURRENT`` names the live generation, a
+whoosh index in ``index_dir/gen-…``. ``rebuild`` builds a new generation beside it and swaps ``CURRENT``
+with ``os.replace``: searches keep working, and open searchers read the old files until they notice the
+swap. Writes that cannot get whoosh's lock within ``write_timeout``, or that happen during a rebuild, are
+queued as JSON in ``index_dir/queue`` and applied by the next writer, a background thread, ``flush()`` or
+the rebuild. A rebuild writes a few large segments; saves add small ones, merged in the background once
+writes pause. An index found missing or unreadable while serving is refilled through ``on_damage``.
 
 Analysis: every text is indexed per language (``title_en``, ``body_fr``, …: English Porter; French
 Snowball, then accents folded; Arabic normalised, then Light10) and once more unstemmed and folded
@@ -14,25 +16,29 @@ bounds them and this module builds the query objects.
 
 Querying is one scored pass that records every match the reader may see (totals, facets) while
 ranking those that pass the filters; queries of three or more words earn a bonus where the words
-stand together. Facet counts are "disjunctive": each facet is counted over the notes matching the
-query, the access filter, the since-date and the filters of the *other* facets, so choosing one topic
-still shows how many notes each other topic would give.
+stand together. A result is a translation group (notes sharing ``IndexDoc.group``), shown once: by its
+member in the reader's language (``SearchQuery.prefer_language``) if that one matches and may be read,
+else by its best-ranked member, at the rank of its best member. Totals, pages and facet counts all
+count groups, so a facet count is the total its link leads to. Facet counts are "disjunctive": each
+facet is counted over the results of the query, the access filter, the since-date and the filters of
+the *other* facets, so choosing one topic still shows how many results each other topic would give.
+Region (``places``: a region covers its countries) and country are two facets: AND between them, OR
+among the values of one.
+
+Speed: one searcher per instance, reopened when the index changed; the document sets behind facets,
+filters and access, the columns and the field lengths used in scoring are cached per whoosh segment
+and survive reopening, so after a save only the new small segment is read.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import datetime as dt
-import errno
-import fcntl
 import heapq
 import io
 import itertools
-import json
 import logging
-import os
 import re
-import secrets
 import shutil
 import threading
 import time
@@ -60,11 +66,12 @@ from whoosh.query.spans import Span, SpanNear2
 # above: measured here, the tree is slower for every query shape kb builds (up to 4x on many-term ORs),
 # so the array form is pinned and behaviour does not change when the corpus crosses 5,000 notes
 from whoosh.query.compound import PreloadedOr as Or
-from whoosh.reading import TermNotFound
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.system import _INT_SIZE, pack_uint
 
 from . import queryparse, textnorm
+from .indexfiles import IndexFiles
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +88,13 @@ MAX_TEXT_CHARS = 500_000  # a pathological note cannot stall indexing
 PREFIX_TERMS_PER_FIELD = 40
 PREFIX_TERMS_PER_QUERY = 240
 SEARCH_TIME_LIMIT = 1.0
-MAX_SEGMENTS = 12  # above this a background merge runs after a write
+MAX_SEGMENTS = 8  # above this small segments are merged in the background, once writes pause
+MAX_SEGMENTS_BUSY = 24  # ... or at once, past this many
+MERGE_IDLE = 1.0  # seconds without a write before that merge
+MERGE_DOCS = 100  # segments smaller than this are merged whatever their neighbours' size
 REBUILD_POOL_MB = 512  # whoosh's estimate; the process grows by about as much during a rebuild
 SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
+REPAIR_EVERY = 30.0  # seconds between two background refills of an index found damaged while serving
 # Bump when analysis or schema change: generations carry it, and ensure() replaces an older one.
 INDEX_VERSION = "kb-search-2"
 PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
@@ -204,6 +215,32 @@ def _pool_nearly_full(writer: Any) -> bool:
     return size > REBUILD_POOL_MB * 1024 * 1024 * 0.7
 
 
+def _merge_plan(segments: list[Any]) -> list[Any]:
+    """The segments a background merge combines: the smallest ones, for as long as the next is no larger
+    than three times what is merged so far (or than MERGE_DOCS). The segments single saves add are merged
+    every few saves, their merges into larger ones, and so on; the large segments of a rebuild stay as
+    they are, so a merge costs little and a save rarely waits for one. (whoosh's MERGE_SMALL merges the
+    five smallest only, and segments accumulated.) Empty when there is nothing worth merging."""
+    ordered = sorted(segments, key=lambda seg: seg.doc_count_all())
+    plan, merged = [], 0
+    for seg in ordered:
+        if plan and seg.doc_count_all() > max(3 * merged, MERGE_DOCS):
+            break
+        plan.append(seg)
+        merged += seg.doc_count_all()
+    return plan if len(plan) > 1 else []
+
+
+def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
+    """A whoosh merge policy applying _merge_plan: merged segments go into the writer's new segment."""
+    plan = _merge_plan(segments)
+    for seg in plan:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [seg for seg in segments if seg not in plan]
+
+
 def _schema() -> Schema:
     fields: dict[str, Any] = dict(
         slug=ID(stored=True, unique=True), group=ID(stored=True, sortable=True), language=ID(stored=True),
@@ -290,8 +327,6 @@ class SearchResults:
 # --- small helpers ---------------------------------------------------------------------------------
 
 _UTC = dt.timezone.utc
-_GEN_RE = re.compile(r"^gen-\d{14}-\d+-[0-9a-f]{6}$")
-_queue_counter = itertools.count()
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:
@@ -310,17 +345,6 @@ def _strings(values: Any, limit: int = 50) -> list[str]:
 
 def _fold_key(value: str) -> str:
     return re.sub(r"[^0-9a-z\u0600-\u06ff]+", "-", textnorm.fold(value)).strip("-")
-
-
-@contextlib.contextmanager
-def _flock(path: Path, mode: int):
-    """Hold an flock on ``path`` (created if missing); closing the descriptor releases it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _failed(message: str, exc: BaseException, *args: Any) -> None:
@@ -793,6 +817,7 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path, *, write_timeout: float = 1.0):
         self.index_dir = Path(index_dir)
+        self.files = IndexFiles(self.index_dir)
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._gen: _Generation | None = None
@@ -800,61 +825,23 @@ class SearchIndex:
         self._threads_lock = threading.Lock()
         self._drainer: threading.Thread | None = None
         self._merger: threading.Thread | None = None
+        self._repairer: threading.Thread | None = None
+        self._repaired_at = -REPAIR_EVERY
+        self._last_write = 0.0
         self._stop = threading.Event()
-
-    # paths ------------------------------------------------------------------------------------------
-    @property
-    def _pointer_path(self) -> Path:
-        return self.index_dir / "CURRENT"
-
-    @property
-    def _queue_dir(self) -> Path:
-        return self.index_dir / "queue"
-
-    def _lockfile(self, name: str) -> Path:
-        return self.index_dir / f"{name}.lock"
-
-    def _pointer(self) -> tuple[Path, Any] | None:
-        """The live generation directory and a stamp of the pointer file, or None."""
-        try:
-            st = self._pointer_path.stat()
-            with open(self._pointer_path, "rb") as fh:
-                name = fh.read(100).decode("ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        if not _GEN_RE.match(name) or not (self.index_dir / name).is_dir():
-            return None
-        return self.index_dir / name, (st.st_ino, st.st_mtime_ns, name)
+        # set by the owner (kb.indexing) to refill the index from content/ when it is found missing or
+        # unreadable while serving; runs in a background thread, at most once per REPAIR_EVERY seconds
+        self.on_damage: Callable[[], Any] | None = None
 
     def _new_generation(self) -> tuple[Path, Any]:
-        """A new, empty generation directory (not yet live) and its whoosh index."""
-        name = f"gen-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{secrets.token_hex(3)}"
-        path = self.index_dir / name
-        path.mkdir(parents=True)
-        (path / "KB_VERSION").write_text(INDEX_VERSION + "\n", encoding="ascii")
+        """A new, empty generation (not yet live) and its whoosh index."""
+        path = self.files.new_generation(INDEX_VERSION)
         return path, windex.create_in(str(path), SCHEMA)
-
-    def _swap_to(self, path: Path) -> None:
-        tmp = self.index_dir / f".CURRENT.{os.getpid()}.{secrets.token_hex(4)}"
-        with open(tmp, "w", encoding="ascii") as fh:
-            fh.write(path.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        with _flock(self._lockfile("swap"), fcntl.LOCK_EX):  # waits for writers in flight
-            os.replace(tmp, self._pointer_path)
-
-    def _remove_other_generations(self, keep: Path) -> None:
-        for path in self.index_dir.glob("gen-*"):
-            if path != keep:
-                shutil.rmtree(path, ignore_errors=True)  # open searchers keep their open files
-        for path in self.index_dir.glob(".CURRENT.*"):
-            with contextlib.suppress(OSError):
-                path.unlink()
 
     # lifecycle ----------------------------------------------------------------------------------------
     def exists(self) -> bool:
         """Is there an index (possibly empty) to search and write?"""
-        found = self._pointer()
+        found = self.files.pointer()
         return found is not None and any(found[0].glob("_MAIN_*.toc"))
 
     def _healthy(self) -> bool:
@@ -869,13 +856,10 @@ class SearchIndex:
 
     def _probe(self) -> str:
         """"ok", "no" (missing, or built by another version) or "retry" (unreadable just now)."""
-        found = self._pointer()
+        found = self.files.pointer()
         if found is None:
             return "no"
-        try:
-            version = (found[0] / "KB_VERSION").read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            version = None
+        version = self.files.version(found[0])
         if version != INDEX_VERSION:
             log.warning("search index at %s is not version %s; it will be replaced", found[0], INDEX_VERSION)
             return "no"
@@ -898,14 +882,14 @@ class SearchIndex:
         """Create an empty index if missing or unreadable (the caller then rebuilds); True if created."""
         if self._healthy():
             return False
-        damaged = self._pointer() is not None
+        damaged = self.files.pointer() is not None
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        with _flock(self._lockfile("rebuild"), fcntl.LOCK_EX):
+        with self.files.locked("rebuild"):
             if self._probe() == "ok":  # another process may have just recreated it
                 return False
             path, _ = self._new_generation()
-            self._swap_to(path)
-            self._remove_other_generations(path)
+            self.files.swap_to(path)
+            self.files.remove_other_generations(path)
         self._drop_searcher()
         log.log(logging.WARNING if damaged else logging.INFO, "created an empty search index in %s%s", path,
                 " (the previous one was unreadable)" if damaged else "")
@@ -914,7 +898,7 @@ class SearchIndex:
     def close(self) -> None:
         """Stop background work and close the searcher."""
         self._stop.set()
-        for thread in (self._drainer, self._merger):
+        for thread in (self._drainer, self._merger, self._repairer):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout=5)
         self._drop_searcher()
@@ -928,7 +912,7 @@ class SearchIndex:
     def _current(self) -> _Generation | None:
         """The open generation, reopened if the index changed or was swapped; None if no index."""
         gen = self._gen
-        found = self._pointer()
+        found = self.files.pointer()
         if gen is not None and found is not None and found[1] == gen.pointer:
             try:
                 if gen.searcher.up_to_date():
@@ -948,7 +932,7 @@ class SearchIndex:
                     _release(error)
                 error = exc
                 time.sleep(0.01 * (attempt + 1))
-                found = self._pointer()
+                found = self.files.pointer()
                 continue
             if gen is not None:
                 gen.close()
@@ -969,31 +953,6 @@ class SearchIndex:
         if slugs:
             self._write({"op": "remove", "slugs": slugs})
 
-    def _rebuilding(self) -> bool:
-        fd = os.open(self._lockfile("rebuild"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return False
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                return True
-            raise
-        finally:
-            os.close(fd)
-
-    def _enqueue(self, op: dict) -> None:
-        self._queue_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{os.getpid():08d}-{next(_queue_counter):08d}"
-        tmp = self._queue_dir / f".{name}.tmp"
-        tmp.write_text(json.dumps(op, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self._queue_dir / f"{name}.json")
-
-    def _queued(self) -> list[Path]:
-        try:
-            return sorted(self._queue_dir.glob("*.json"))
-        except OSError:
-            return []
-
     def _write(self, op: dict) -> None:
         """Apply op now, or queue it; never raises (a note save must not fail because of the index)."""
         for attempt in (1, 2):
@@ -1006,28 +965,29 @@ class SearchIndex:
                 _failed("search index write failed (attempt %d)", exc, attempt)
                 if attempt == 1 and not self._healthy():
                     with contextlib.suppress(Exception):
-                        self.ensure()  # damaged: start empty; the caller's drift check refills it
+                        self.ensure()  # damaged: start empty, and refill from content/ in the background
+                    self._damaged()
                     continue
                 break
         try:
-            self._enqueue(op)
+            self.files.enqueue(op)
             self._start_thread("_drainer", self._drain_loop)
         except OSError as exc:
             _failed("search update lost; `kb index check --repair` restores it", exc)
 
     def _write_once(self, op: dict) -> None:
-        with _flock(self._lockfile("swap"), fcntl.LOCK_SH):  # a swap waits for this write
-            rebuilding = self._rebuilding()
+        with self.files.locked("swap", shared=True):  # a swap waits for this write
+            rebuilding = self.files.rebuilding()
             if rebuilding:
-                self._enqueue(op)  # replayed into the new generation after the swap
+                self.files.enqueue(op)  # replayed into the new generation after the swap
             if not self._commit(op, drain=not rebuilding, timeout=self.write_timeout):
                 if not rebuilding:
-                    self._enqueue(op)
+                    self.files.enqueue(op)
                 self._start_thread("_drainer", self._drain_loop)
 
     def _commit(self, op: dict | None, drain: bool, timeout: float) -> bool:
         """Apply queued ops (if drain) and op in one commit; False if whoosh's lock stayed busy."""
-        found = self._pointer()
+        found = self.files.pointer()
         if found is None:
             return False
         ix = windex.open_dir(str(found[0]))
@@ -1037,15 +997,10 @@ class SearchIndex:
             return False
         # the queue lock is taken after whoosh's (same order everywhere) and kept until the applied
         # files are gone: the next writer gets whoosh's lock at our commit, and must not replay them
-        with _flock(self._lockfile("queue"), fcntl.LOCK_EX):
-            files = self._queued() if drain else []
+        with self.files.locked("queue"):
+            files = self.files.queued() if drain else []
             try:
-                ops = []
-                for path in files:
-                    try:
-                        ops.append(json.loads(path.read_text(encoding="utf-8")))
-                    except (OSError, ValueError):
-                        log.warning("skipping unreadable queued search update %s", path)
+                ops = self.files.read(files)
                 if op is not None:
                     ops.append(op)
                 self._apply(writer, ops)
@@ -1056,7 +1011,8 @@ class SearchIndex:
             for path in files:
                 with contextlib.suppress(OSError):
                     path.unlink()
-        if len(ix._segments()) > MAX_SEGMENTS:
+        self._last_write = time.monotonic()
+        if len(ix._segments()) > MAX_SEGMENTS and _merge_plan(ix._segments()):
             self._start_thread("_merger", self._merge)
         return True
 
@@ -1079,12 +1035,12 @@ class SearchIndex:
 
     def flush(self, timeout: float = 5.0) -> int:
         """Apply queued updates now if the lock frees within ``timeout``; return how many remain queued."""
-        if not self._queued() or not self.exists():
-            return len(self._queued())
-        with _flock(self._lockfile("swap"), fcntl.LOCK_SH):
-            if not self._rebuilding():
+        if not self.files.queued() or not self.exists():
+            return len(self.files.queued())
+        with self.files.locked("swap", shared=True):
+            if not self.files.rebuilding():
                 self._commit(None, drain=True, timeout=timeout)
-        return len(self._queued())
+        return len(self.files.queued())
 
     def _start_thread(self, attr: str, target: Callable[[], None]) -> None:
         with self._threads_lock:
@@ -1094,6 +1050,20 @@ class SearchIndex:
             thread = threading.Thread(target=target, name=f"kb-search{attr}", daemon=True)
             setattr(self, attr, thread)
             thread.start()
+
+    def _damaged(self) -> None:
+        """The index was found missing or unreadable while serving: have the owner refill it."""
+        if self.on_damage is None or time.monotonic() - self._repaired_at < REPAIR_EVERY:
+            return
+        self._repaired_at = time.monotonic()
+        self._start_thread("_repairer", self._repair)
+
+    def _repair(self) -> None:
+        try:
+            self.on_damage()  # type: ignore[misc]
+        except Exception as exc:
+            _failed("refilling the search index failed; `kb index rebuild` restores it", exc)
+        self._drop_searcher()
 
     def _drain_loop(self) -> None:
         delay, deadline = 0.1, time.monotonic() + 600
@@ -1106,7 +1076,18 @@ class SearchIndex:
             delay = min(delay * 2, 2.0)
 
     def _merge(self) -> None:
-        found = self._pointer()
+        """Merge small segments once this process has not written for MERGE_IDLE seconds (or at once past
+        MAX_SEGMENTS_BUSY): a merge holds the write lock, and a save arriving meanwhile would wait."""
+        while not self._stop.is_set():
+            idle = time.monotonic() - self._last_write
+            if idle >= MERGE_IDLE:
+                break
+            found = self.files.pointer()
+            with contextlib.suppress(Exception):
+                if found is not None and len(windex.open_dir(str(found[0]))._segments()) > MAX_SEGMENTS_BUSY:
+                    break
+            self._stop.wait(min(MERGE_IDLE - idle, 0.25) + 0.01)
+        found = self.files.pointer()
         if found is None or self._stop.is_set():
             return
         try:
@@ -1117,7 +1098,10 @@ class SearchIndex:
             _failed("search index merge could not start", exc)
             return
         try:
-            writer.commit(merge=True)
+            if _merge_plan(writer.segments):
+                writer.commit(mergetype=_merge_small)
+            else:
+                writer.cancel()
         except Exception as exc:
             writer.cancel()
             _failed("search index merge failed", exc)
@@ -1129,7 +1113,7 @@ class SearchIndex:
         processes are queued and replayed into the new generation right after the swap.
         """
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        with _flock(self._lockfile("rebuild"), fcntl.LOCK_EX):
+        with self.files.locked("rebuild"):
             path, ix = self._new_generation()
             count, seen = 0, set()
             try:
@@ -1154,10 +1138,10 @@ class SearchIndex:
             except BaseException:
                 shutil.rmtree(path, ignore_errors=True)
                 raise
-            self._swap_to(path)
+            self.files.swap_to(path)
             if not self._commit(None, drain=True, timeout=30.0):
                 self._start_thread("_drainer", self._drain_loop)
-            self._remove_other_generations(path)
+            self.files.remove_other_generations(path)
         return count
 
     # reading --------------------------------------------------------------------------------------------
@@ -1197,11 +1181,14 @@ class SearchIndex:
             with self._lock:
                 gen = self._current()
                 if gen is None:
+                    self._damaged()
                     return _empty_results(query, "The search index is being prepared; "
                                                  "please try again shortly.")
                 return self._search(gen, query, allowed)
         except Exception as exc:
             _failed("search failed for %r", exc, query.q[:300])
+            if not self._healthy():
+                self._damaged()
             return _empty_results(query, "Search is unavailable at the moment; please try again shortly.")
 
     def _search(self, gen: _Generation, query: SearchQuery, allowed: Any) -> SearchResults:
