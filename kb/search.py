@@ -16,12 +16,14 @@ bounds them and this module builds the query objects.
 
 Querying is one scored pass that records every match the reader may see (totals, facets) while
 ranking those that pass the filters; queries of three or more words earn a bonus where the words
-stand together. A result is a translation group (notes sharing ``IndexDoc.group``), shown once: by its
-member in the reader's language (``SearchQuery.prefer_language``) if that one matches and may be read,
-else by its best-ranked member, at the rank of its best member. Totals, pages and facet counts all
-count groups, so a facet count is the total its link leads to. Facet counts are "disjunctive": each
-facet is counted over the results of the query, the access filter, the since-date and the filters of
-the *other* facets, so choosing one topic still shows how many results each other topic would give.
+stand together. When the query names the reader's language (``SearchQuery.prefer_language``, as the
+search pages do), a result is a translation group (notes sharing ``IndexDoc.group``), shown once: by its
+member in that language if it matches and may be read, else by its best-ranked member, at the rank of
+its best member; totals, pages and facet counts then all count groups, so a facet count is the total
+its link leads to. Without a language (feeds, exports, other listings) every note is a result. Facet
+counts are "disjunctive": each facet is counted over the results of the query, the access filter, the
+since-date and the filters of the *other* facets, so choosing one topic still shows how many results
+each other topic would give.
 Region (``places``: a region covers its countries) and country are two facets: AND between them, OR
 among the values of one.
 
@@ -297,7 +299,9 @@ class SearchQuery:
     sort: str = "relevance"  # or "newest"; a query without words always sorts newest
     page: int = 1
     per_page: int = 20
-    prefer_language: str | None = None  # the reader's language: the translation shown for a group
+    # the reader's language: results are translation groups, each shown by its note in this language when
+    # it matches (None: every note is a result, as feeds, exports and other listings want)
+    prefer_language: str | None = None
 
 
 @dataclass
@@ -1222,7 +1226,10 @@ class SearchIndex:
 
         start, end = (query.page - 1) * query.per_page, query.page * query.per_page
         allow = restrict(visible)
-        ranked: list[tuple[int, float]] | None = None  # best first, enough notes to fill `end` groups
+        # a reader's search (a language to show) lists translation groups; other listings every note
+        grouped = query.prefer_language is not None
+        spare: Callable[[frozenset[int]], int] = gen.spare if grouped else (lambda docs: 0)
+        ranked: list[tuple[int, float]] | None = None  # best first, enough notes to fill `end` results
         timed_out = False
 
         def run(positive: Any, scoring: Any) -> frozenset[int]:
@@ -1236,7 +1243,7 @@ class SearchIndex:
             if scoring is None:
                 wq = _with_exclusions(positive, compiled.excluded)
                 return frozenset(gen.searcher.docs_for_query(wq)) & visible
-            collector = _Pass(end + gen.spare(allow), visible, allow, started + SEARCH_TIME_LIMIT)
+            collector = _Pass(end + spare(allow), visible, allow, started + SEARCH_TIME_LIMIT)
             try:
                 gen.searcher.search_with_collector(_with_exclusions(scoring, compiled.excluded), collector)
             except TimeLimit:
@@ -1262,17 +1269,19 @@ class SearchIndex:
         if timed_out:
             messages.append("This search took too long; the results may be incomplete.")
 
-        facets = {name: self._facet_counts(gen, fieldname, restrict(base, skip=name))
+        facets = {name: self._facet_counts(gen, fieldname, restrict(base, skip=name), grouped)
                   for name, fieldname in FACETS.items()}
 
-        total = len(final) - gen.spare(final)  # translation groups, each shown once
+        total = len(final) - spare(final)  # with `grouped`, translation groups, each shown once
         if start >= total:
             ranked = []
         elif ranked is None or positive is None:  # newest first (and every query without words)
             times = gen.times()
-            top = heapq.nsmallest(end + gen.spare(final), final, key=lambda d: (-times[d], d))
+            top = heapq.nsmallest(end + spare(final), final, key=lambda d: (-times[d], d))
             ranked = [(d, 0.0) for d in top]
-        page = gen.collapse(ranked, final, query.prefer_language, end)[start:end]
+        if grouped:
+            ranked = gen.collapse(ranked, final, query.prefer_language, end)
+        page = ranked[start:end]
         hits = [self._hit(gen, d, s, compiled if positive is not None else None) for d, s in page]
 
         suggestion = None
@@ -1282,12 +1291,14 @@ class SearchIndex:
                              suggestion=suggestion, message=" ".join(messages) or None)
 
     @staticmethod
-    def _facet_counts(gen: _Generation, fieldname: str, scope: frozenset[int]) -> dict[str, int]:
-        """Results (translation groups) per value of a field within ``scope``, most first."""
+    def _facet_counts(gen: _Generation, fieldname: str, scope: frozenset[int],
+                      grouped: bool) -> dict[str, int]:
+        """Results (translation groups if ``grouped``, else notes) per value of a field within ``scope``,
+        most first."""
         if not scope:
             return {}
-        of, _, grouped = gen.groups()
-        twins = scope & grouped
+        of, _, together = gen.groups()
+        twins = scope & together if grouped else frozenset()
         counts = {}
         for value, docs in gen.facet(fieldname).items():
             n = len(docs & scope)

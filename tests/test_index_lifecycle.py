@@ -77,6 +77,25 @@ def test_app_start_repairs_what_changed_behind_its_back(site, committed):
         stop(app)
 
 
+def test_a_large_drift_is_repaired_by_a_rebuild_into_a_fresh_generation(site, monkeypatch):
+    from kb import indexing
+    monkeypatch.setattr(indexing, "REBUILD_ABOVE", 0)
+    app, wiki = start(site)
+    try:
+        before = (site / "index" / "CURRENT").read_text()
+        content = site / "content"
+        (content / "solar-pumps-chad.md").write_text(NEW.format(word="heliopumpword"), encoding="utf-8")
+        for path in sorted(content.glob("*.md"))[:10]:
+            path.write_text(path.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+        drift = wiki.check_index(repair=True)
+        assert len(drift.stale) == 10 and drift.missing == ["solar-pumps-chad"]
+        assert (site / "index" / "CURRENT").read_text() != before  # a new generation
+        assert wiki.check_index().clean
+        assert api_slugs(app.test_client(), "heliopumpword") == ["solar-pumps-chad"]
+    finally:
+        stop(app)
+
+
 @pytest.mark.parametrize("what", ["every-file", "segments-only"])
 def test_a_corrupt_index_is_rebuilt_at_start_and_search_answers(site, what):
     index = site / "index"

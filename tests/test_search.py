@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import queryparse
+from kb import queryparse, search
 from kb.search import IndexDoc, SearchIndex, SearchQuery
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,8 @@ CORPUS = [
              topics=["counter-trafficking"], regions=["Chad"], places=["Chad", "Sahel"], countries=["Chad"],
              updated=day(8)),
 ]
-# en-child and fr-child are translations of each other: a search shows the group once
+# en-child and fr-child are translations of each other: a reader's search (with a language) shows the
+# group once; without a language (feeds, exports) every note is a result
 GROUPS = len({d.group for d in CORPUS})
 
 
@@ -191,7 +192,8 @@ def test_did_you_mean_never_reveals_words_of_unreadable_notes(ix):
 
 def test_stop_words_only_lists_notes_with_a_message(ix):
     results = find(ix, "the of")
-    assert results.total == GROUPS and "no words" in results.message
+    assert results.total == len(CORPUS) and "no words" in results.message
+    assert find(ix, "the of", prefer_language="en").total == GROUPS
 
 
 PATHOLOGICAL = [
@@ -229,19 +231,23 @@ def test_parser_flattens_and_drops_unsupported_syntax():
 
 # --- filters, facets, sorting, pages ------------------------------------------------------------------
 
-def test_facets_count_matching_results(ix):
-    results = find(ix, "protection", prefer_language="en")
-    assert sorted(slugs(results)) == ["en-child", "en-secret", "en-traffic"]  # fr-child: en-child's group
-    assert results.total == 3
-    assert results.facets == {  # results (translation groups), as the total counts them
+def test_facets_count_matching_notes(ix):
+    results = find(ix, "protection")
+    assert sorted(slugs(results)) == ["en-child", "en-secret", "en-traffic", "fr-child"]
+    assert results.total == 4
+    assert results.facets == {
         "regions": {"Libya": 1, "Mali": 1, "Sahel": 2, "North Africa": 1, "Chad": 1, "Iraq": 1,
                     "Middle East": 1},
         "countries": {"Chad": 1, "Iraq": 1, "Libya": 1, "Mali": 1},
-        "topics": {"child-protection": 1, "counter-trafficking": 1, "data-research": 1},
+        "topics": {"child-protection": 2, "counter-trafficking": 1, "data-research": 1},
         "audience": {"ngo": 3, "government": 1},
         "language": {"en": 3, "fr": 1},
     }
     assert list(results.facets["regions"])[0] == "Sahel"  # most frequent first
+    grouped = find(ix, "protection", prefer_language="en")  # a reader's search: results are groups
+    assert sorted(slugs(grouped)) == ["en-child", "en-secret", "en-traffic"] and grouped.total == 3
+    assert grouped.facets["topics"] == {"child-protection": 1, "counter-trafficking": 1, "data-research": 1}
+    assert grouped.facets["language"] == {"en": 3, "fr": 1}  # the group has a French note
 
 
 def test_facet_counts_change_with_filters(ix):
@@ -285,15 +291,20 @@ def test_region_and_country_facets_each_follow_the_other_filter(ix):
 
 
 def test_since_filter(ix):
+    assert set(slugs(find(ix, since=day(6)))) == {"en-child", "fr-child", "en-secret", "en-traffic"}
     assert set(slugs(find(ix, since=day(6), prefer_language="fr"))) == {"fr-child", "en-secret", "en-traffic"}
     assert set(slugs(find(ix, since=day(6), prefer_language="en"))) == {"en-child", "en-secret", "en-traffic"}
     assert set(slugs(find(ix, "protection", since=dt.datetime(2024, 6, 2)))) == {"fr-child", "en-secret", "en-traffic"}
 
 
 def test_sort_newest_and_empty_query_sorts_newest(ix):
-    newest = [d.slug for d in sorted(CORPUS, key=lambda d: d.updated, reverse=True) if d.slug != "en-child"]
+    newest = [d.slug for d in sorted(CORPUS, key=lambda d: d.updated, reverse=True)]
     assert slugs(find(ix, per_page=100)) == newest
     assert slugs(find(ix, sort="relevance", per_page=100)) == newest
+    # a group stands where its newest note does (fr-child, a day after en-child), shown in the reader's language
+    assert slugs(find(ix, per_page=100, prefer_language="en")) == \
+        [s for s in newest if s != "fr-child"][:newest.index("fr-child")] + \
+        ["en-child"] + [s for s in newest[newest.index("fr-child") + 1:] if s != "en-child"]
     protection = find(ix, "protection", sort="newest")
     dates = [h.updated for h in protection.hits]
     assert dates == sorted(dates, reverse=True)
@@ -301,9 +312,9 @@ def test_sort_newest_and_empty_query_sorts_newest(ix):
 
 def test_pagination(ix):
     pages = [find(ix, per_page=5, page=n) for n in (1, 2, 3, 4)]
-    assert [p.total for p in pages] == [GROUPS] * 4 and GROUPS == 11
-    assert [len(p.hits) for p in pages] == [5, 5, 1, 0]
-    assert len({h.slug for p in pages for h in p.hits}) == GROUPS
+    assert [p.total for p in pages] == [len(CORPUS)] * 4
+    assert [len(p.hits) for p in pages] == [5, 5, 2, 0]
+    assert len({h.slug for p in pages for h in p.hits}) == len(CORPUS)
     assert find(ix, per_page=0).query.per_page == 1
     assert find(ix, per_page=1000).query.per_page == 100
     assert find(ix, page=-3).query.page == 1
@@ -391,8 +402,8 @@ def test_one_hit_per_translation_group_in_the_readers_language(translated, lang,
 
 
 def test_group_member_shown_must_match_and_be_readable(translated):
-    # no member in the reader's language: the best-ranked member (relevance) or the newest
-    assert slugs(find(translated, "water", prefer_language=None, sort="newest")) == ["water-en"]
+    # no reader's language (a feed, an export): every note
+    assert slugs(find(translated, "water", sort="newest")) == ["water-en", "water-fr", "water-ar"]
     # the Arabic note does not contain "camps": an Arabic reader gets the best of the others
     camps = find(translated, "camps", prefer_language="ar")
     assert camps.total == 1 and slugs(camps)[0] in {"water-en", "water-fr"}
@@ -415,7 +426,8 @@ def test_pages_and_totals_count_groups(fresh):
         assert [len(p.hits) for p in pages] == [3, 3, 3, 1, 0]
         shown = [h.slug for p in pages for h in p.hits]
         assert len(set(shown)) == 10 and all(s.endswith("-fr") or s.startswith("single") for s in shown)
-    assert find(fresh, "common").facets["language"] == {"en": 10, "ar": 7, "fr": 7}
+    assert find(fresh, "common", prefer_language="en").facets["language"] == {"en": 10, "ar": 7, "fr": 7}
+    assert find(fresh, "common").total == 24  # without a reader's language, every note
 
 
 def test_cached_document_sets_follow_updates_deletions_and_merges(fresh):
@@ -493,6 +505,36 @@ def test_many_small_writes_are_merged_in_the_background(fresh):
     while fresh._merger is not None and fresh._merger.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert find(fresh, "common", per_page=100).total == 15 and fresh.doc_count() == 15
+    assert len(fresh._current().leaves) <= 2  # merged once the writes paused
+
+
+def test_merge_plan_merges_small_segments_in_tiers_and_leaves_large_ones():
+    class Seg:
+        def __init__(self, n):
+            self.n = n
+
+        def doc_count_all(self):
+            return self.n
+
+    def plan(*sizes):
+        return sorted(s.n for s in search._merge_plan([Seg(n) for n in sizes]))
+
+    assert plan(2500, 2500, 2430, 1, 1, 1) == [1, 1, 1]  # a rebuild's segments stay
+    assert plan(2500, 40, 1, 1) == [1, 1, 40]  # under MERGE_DOCS: merged
+    assert plan(2500, 600, 1, 1, 1) == [1, 1, 1]  # 600 is more than three times 3
+    assert plan(2500, 1) == [] and plan(5000) == []  # nothing worth a merge
+
+
+def test_a_rebuild_larger_than_its_memory_pool_writes_several_segments(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "_pool_nearly_full", lambda writer: True)  # a segment per note
+    index = SearchIndex(tmp_path / "index")
+    assert index.rebuild(CORPUS) == len(CORPUS)
+    assert len(index._current().leaves) > 3
+    assert sorted(slugs(find(index, "protection", prefer_language="en"))) == ["en-child", "en-secret", "en-traffic"]
+    assert find(index, "protection", prefer_language="en").facets["topics"] == {
+        "child-protection": 1, "counter-trafficking": 1, "data-research": 1}
+    assert slugs(find(index, '"mental health support"')) == ["en-mh-a"]
+    index.close()
 
 
 def test_sentence_queries_rank_notes_with_the_words_together_first(fresh):

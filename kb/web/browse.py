@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from ..search import SearchQuery
-from .helpers import current_wiki, search_query_from_args
+from .helpers import current_wiki, search_query_from_args, ui_lang
 
 bp = Blueprint("browse", __name__)
 
@@ -15,7 +15,7 @@ bp = Blueprint("browse", __name__)
 @bp.get("/regions")
 def regions():
     wiki = current_wiki()
-    counts = wiki.search(current_user, SearchQuery(per_page=1)).facets.get("regions", {})
+    counts = wiki.search(current_user, SearchQuery(per_page=1, prefer_language=ui_lang())).facets.get("regions", {})
     return render_template("browse/regions.html", counts=counts)
 
 
@@ -33,7 +33,7 @@ def region(slug: str):
 @bp.get("/topics")
 def topics():
     wiki = current_wiki()
-    counts = wiki.search(current_user, SearchQuery(per_page=1)).facets.get("topics", {})
+    counts = wiki.search(current_user, SearchQuery(per_page=1, prefer_language=ui_lang())).facets.get("topics", {})
     return render_template("browse/topics.html", counts=counts)
 
 
