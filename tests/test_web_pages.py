@@ -161,3 +161,15 @@ def test_translation_switcher_and_out_of_date_notice(app, client):
     notice = client.get(f"/notes/{fr}").get_data(as_text=True)
     assert "may be out of date" in notice
     assert "may be out of date" not in client.get(f"/notes/{en}").get_data(as_text=True)
+
+
+def test_home_answers_what_is_new_in_my_region(client, as_user):
+    html = client.get("/").get_data(as_text=True)
+    assert '<select id="new-in" name="region">' in html and "New in your regions" not in html
+    sahel_latest = client.get("/search", query_string={"region": "Niger", "sort": "newest"}).get_data(as_text=True)
+    assert "unaccompanied-children-best-interests-agadez" in sahel_latest
+    as_user("moussa")  # focal point of the Sahel
+    mine = client.get("/").get_data(as_text=True).split('id="mine"')[1].split("</ol>")[0]
+    sahel = {"Sahel", *TAX.places["Sahel"].countries}
+    shown = [s for s, n in NOTES.items() if f'href="/notes/{s}"' in mine]
+    assert shown and all(sahel & set(NOTES[s].meta.regions) for s in shown)

@@ -16,7 +16,12 @@ bp = Blueprint("notes", __name__)
 def home():
     wiki = current_wiki()
     latest = wiki.search(current_user, SearchQuery(sort="newest", per_page=10, prefer_language=ui_lang()))
-    return render_template("notes/home.html", latest=latest)
+    mine = None
+    regions = list(getattr(current_user, "regions", None) or [])
+    if regions:  # a focal point sees first what is new in the regions they answer for
+        mine = wiki.search(current_user, SearchQuery(sort="newest", per_page=5, places=regions,
+                                                     prefer_language=ui_lang()))
+    return render_template("notes/home.html", latest=latest, mine=mine)
 
 
 @bp.get("/notes/<slug>")
