@@ -108,7 +108,7 @@ def _allow_attr(tag: str, name: str, value: str) -> bool:
     if tag == "a":
         return name == "title" or (name == "href" and _scheme(value) in PROTOCOLS | {""})
     if tag == "img":
-        return name in ("alt", "title") or (name == "src" and _scheme(value) in ("http", "https", ""))
+        return name in ("alt", "title") or (name == "src" and _scheme(value) in ("https", ""))
     if tag == "abbr":
         return name == "title"
     if tag == "ol":

@@ -530,3 +530,11 @@ def test_only_render_imports_markdown_and_bleach():
     kb = Path(__file__).resolve().parent.parent / "kb"
     users = sorted(str(p.relative_to(kb)) for p in kb.rglob("*.py") if pattern.search(p.read_text("utf-8")))
     assert users == ["render.py"]
+
+
+def test_images_load_only_over_https_or_from_kb_like_the_csp_allows():
+    r = Renderer()
+    html = r.render("![a](http://plain.example/a.png) ![b](https://tls.example/b.png) ![c](/static/c.png)",
+                    lambda s: None).html
+    assert 'src="http://plain.example/a.png"' not in html
+    assert 'src="https://tls.example/b.png"' in html and 'src="/static/c.png"' in html
