@@ -44,4 +44,5 @@ bench: install-test
 	$(BIN)/python benchmarks/search_bench.py
 
 clean:
-	rm -rf $(VENV) index/gen-* index/current instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache
+	find index -mindepth 1 ! -name README -exec rm -rf {} +
