@@ -78,6 +78,10 @@ class History:
                   "--", *paths)
         return self.head()
 
+    def unstage(self, paths: list[str]) -> None:
+        """Take paths out of the staging area again (after a commit that failed)."""
+        self._git("reset", "-q", "--", *paths, check=False)
+
     def head(self) -> str | None:
         proc = self._git("rev-parse", "--verify", "-q", "HEAD", check=False)
         return proc.stdout.decode().strip() or None
@@ -110,6 +114,41 @@ class History:
         if proc.returncode != 0:
             raise RevisionNotFound(revision)
         return proc.stdout
+
+    def log_with_paths(self, path: str, limit: int = 100) -> list[tuple[Revision, str | None]]:
+        """Revisions of a file, newest first (following renames), each with the name the file had then."""
+        fmt = f"--format=%x1e%H{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%B%x1d"
+        proc = self._git("log", "--follow", f"-n{int(limit)}", fmt, "--name-only", "--", path, check=False)
+        out = []
+        for record in proc.stdout.decode("utf-8", errors="replace").split("\x1e"):
+            if "\x1d" not in record:
+                continue
+            head, names = record.split("\x1d", 1)
+            rev, author, email, date, message = head.split(_SEP, 4)
+            name = next((n for n in names.split("\n") if n.strip()), None)
+            out.append((Revision(rev, author, email, dt.datetime.fromisoformat(date), message.strip()), name))
+        return out
+
+    def contents_at(self, pairs: list[tuple[str, str | None]]) -> list[bytes | None]:
+        """Several files as they were at several revisions, in one git process; None where absent."""
+        wanted = [(rev, name) for rev, name in pairs if name and _REV_RE.match(rev)]
+        if not wanted:
+            return [None] * len(pairs)
+        query = "".join(f"{rev}:{name}\n" for rev, name in wanted).encode("utf-8")
+        data = self._git("cat-file", "--batch", input=query, check=False).stdout
+        found: dict[tuple[str, str], bytes | None] = {}
+        pos = 0
+        for key in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                found[key] = data[pos:pos + size]
+                pos += size + 1
+            else:
+                found[key] = None
+        return [found.get((rev, name)) if name else None for rev, name in pairs]
 
     def path_at(self, path: str, revision: str) -> str | None:
         """The name the file had at a revision of its history (which follows renames), or None."""

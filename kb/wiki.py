@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from . import access, workflow
 from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied,
-                     PersonalDataFound)
+                     PersonalDataFound, StorageError)
 from .history import History, Revision
 from .importer import ImportReport, plan_import
 from .indexing import Indexer
@@ -150,8 +150,24 @@ class Wiki:
         return self.index.search(query, access.read_filter(user, self.taxonomy))
 
     def history_of(self, user: Any, slug: str, limit: int = 100) -> list[Revision]:
+        """The revisions of a note that this user may read: a path's log can hold commits of another
+        note that once had the same name (deleted, renamed away), so each revision is checked as it was."""
         self.get_note(user, slug)
-        return self.history.log(self.store.relpath(slug), limit=limit)
+        entries = self.history.log_with_paths(self.store.relpath(slug), limit=limit)
+        if access.read_filter(user, self.taxonomy) is None:
+            return [rev for rev, _ in entries]
+        contents = self.history.contents_at([(rev.id, name) for rev, name in entries])
+        readable = []
+        for (rev, _), data in zip(entries, contents):
+            if data is None:
+                continue
+            try:
+                then = parse_note(slug, data.decode("utf-8", errors="replace"), self.taxonomy)
+            except InvalidNote:
+                continue
+            if self.can_read(user, then):
+                readable.append(rev)
+        return readable
 
     def revision_of(self, slug: str) -> str | None:
         return self.history.last_revision(self.store.relpath(slug))
@@ -182,6 +198,8 @@ class Wiki:
                 head = self.revision_of(slug)
                 if base_revision != head:
                     raise EditConflict(slug, base_revision, head)
+            elif not create:  # the note went away (deleted, renamed) since the edit began
+                raise NoteNotFound(slug)
             elif not access.can_create(user):
                 raise PermissionDenied(slug)
             if author not in meta.authors and author != "kb":
@@ -197,14 +215,29 @@ class Wiki:
                 raise PersonalDataFound(findings)
             now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
             meta = meta.copy(updated=now, created=meta.created or now)
+            old_bytes = self.store.read_bytes(slug) if current is not None else None
             self.store.write_text(slug, dump_note(Note(slug, meta, body)))
             text = workflow.commit_message(slug, message, before.status if before else None, meta.status,
                                            reason, restored_from)
-            rev = self.history.commit([self.store.relpath(slug)], text, author)
+            try:
+                rev = self.history.commit([self.store.relpath(slug)], text, author)
+            except StorageError:
+                self._undo_write(slug, old_bytes)  # no text may stand that history does not hold
+                raise
             self.indexer.refresh([slug])
             return SaveResult(slug, rev or self.revision_of(slug) or "", created=current is None,
                               status_before=before.status if before else None, status_after=meta.status,
                               personal_data_reason=reason, restored_from=restored_from)
+
+    def _undo_write(self, slug: str, old_bytes: bytes | None) -> None:
+        try:
+            if old_bytes is None:
+                self.store.delete(slug)
+            else:
+                self.store.write_bytes(slug, old_bytes)
+            self.history.unstage([self.store.relpath(slug)])
+        except KbError:
+            log.exception("could not take back the uncommitted write of %s", slug)
 
     def _load_any(self, slug: str) -> Note | None:
         try:

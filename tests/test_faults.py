@@ -109,7 +109,7 @@ root, slug = Path(sys.argv[1]), sys.argv[2]
 wiki = Wiki(root / "content", root / "index")
 for i in range(int(sys.argv[3]), int(sys.argv[3]) + 200):
     rev = wiki.revision_of(slug) if wiki.store.exists(slug) else None
-    result = wiki.save(ADMIN, slug, META, body(i), rev)
+    result = wiki.save(ADMIN, slug, META, body(i), rev, create=rev is None)
     print(i, result.revision, flush=True)
 """
 

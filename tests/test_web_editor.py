@@ -135,6 +135,10 @@ def test_practitioner_draft_is_submitted_and_published_by_the_right_focal_point(
     assert client.get("/notes/water-committees-in-arlit").status_code == 200  # public now
     assert "Water committees in Arlit" in text(client.get("/search?q=Arlit+wells"))
     history = text(client.get("/notes/water-committees-in-arlit/history"))
+    # the public sees the revisions it may read: the published one, not the draft and review stages
+    assert "review → published" in history and "draft → review" not in history
+    login(client, "moussa")
+    history = text(client.get("/notes/water-committees-in-arlit/history"))
     assert "review → published" in history and "draft → review" in history
     assert [m for m in ("moussa", "pat") if m in history] == ["moussa", "pat"]
 

@@ -93,7 +93,6 @@ def delete(slug: str):
 
 
 @bp.get("/admin/deleted-notes")
-@login_required
 def deleted():
     if not access.can_undelete(current_user):
         raise NoteNotFound("deleted notes")  # like the rest of /admin: a 404 for non-admins
@@ -102,7 +101,6 @@ def deleted():
 
 
 @bp.post("/admin/deleted-notes/<trash_id>/restore")
-@login_required
 def undelete(trash_id: str):
     wiki = current_wiki()
     if not access.can_undelete(current_user):
