@@ -2,6 +2,7 @@
 
 One sanitiser runs over the whole rendered output, so raw HTML, Markdown links and extension output all
 pass the same allow-list. tests/test_render.py holds the attack table any replacement (e.g. nh3) must pass.
+Bodies past the size guards of :mod:`kb.render_limits` are shown as escaped preformatted text.
 """
 from __future__ import annotations
 
@@ -29,22 +30,12 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.util import AtomicString
 
 from .model import slugify
+from .render_limits import TooComplex, check_complexity, split_blocks
 
 log = logging.getLogger(__name__)
 
 # [[target]] or [[target|label]]; \x02/\x03 are Markdown's own placeholders, never part of a link.
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{1,300}))?\]\]")
-
-# Guards against inputs that make Python-Markdown or html5lib super-linear (measured: one 1 MB paragraph
-# of emphasis takes ~55 s, 10,000 nested '[' ~13 s, 20,000 nested <div> ~12 s, a 10,000-row table ~3 s
-# in html5lib's tree walker). Such bodies are shown as escaped preformatted text instead. The largest
-# shared-corpus note is 330 kB, its largest block 10 kB.
-MAX_CHARS = 1 << 20            # whole body
-MAX_BLOCK_COST = 2 * 10 ** 10  # sum of squared paragraph lengths (one 141 kB paragraph)
-MAX_BRACKET_SCAN = 2_000_000   # characters Markdown scans to match '[' with ']'
-MAX_DEPTH = 100                # element nesting in the HTML handed to the sanitiser
-MAX_CHILDREN = 5_000           # child elements of one element (html5lib's tree walker is quadratic in them)
-CHUNK_ELEMENTS = 100           # top-level elements sanitised per html5lib call, for the same reason
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 TAGS = _HEADINGS | {"p", "br", "hr", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -74,10 +65,6 @@ class _Entry:
     wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
     links: tuple[str, ...]
     placeholder: re.Pattern | None = None  # matches this entry's placeholders
-
-
-class _TooComplex(Exception):
-    """The body would make the renderer or sanitiser super-linear."""
 
 
 _IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
@@ -179,74 +166,6 @@ def _clean_input(body: str) -> str:
     return text
 
 
-def _check_complexity(text: str) -> None:
-    """Raise _TooComplex for bodies past the guards above (cheap, linear scans)."""
-    if len(text) > MAX_CHARS:
-        raise _TooComplex("body too long")
-    if sum(len(b) ** 2 for b in re.split(r"\n[ \t]*\n", text)) > MAX_BLOCK_COST:
-        raise _TooComplex("paragraph too long")
-    if text.count("[") > MAX_BRACKET_SCAN // 20:
-        raise _TooComplex("too many brackets")
-    scan, opened = 0, []
-    for m in re.finditer(r"[\[\]]|\n[ \t]*\n|\Z", text):
-        char = m.group()
-        if char == "[":
-            opened.append(m.start())
-        elif char == "]":
-            if opened:
-                scan += m.start() - opened.pop()
-        else:  # a block ends: every '[' left open was scanned to here
-            scan += sum(m.start() - start for start in opened)
-            opened.clear()
-        if scan > MAX_BRACKET_SCAN:
-            raise _TooComplex("brackets nested too deep")
-
-
-_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "param", "source", "track",
-         "wbr", "keygen"}
-_BLOCKS = {"p", "ul", "ol", "dl", "table", "pre", "blockquote", "div", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-           "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "form", "aside", "section", "details"}
-# An open element (key) ends implicitly when one of these starts, as html5lib would do it.
-_IMPLIED_END = {"p": _BLOCKS, "li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "tr": {"tr"},
-                "td": {"td", "th", "tr"}, "th": {"td", "th", "tr"}}
-_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
-
-
-def _split(fragment: str) -> list[str]:
-    """Cut the HTML between top-level blocks; raise _TooComplex past MAX_DEPTH or MAX_CHILDREN.
-
-    A rough tree builder over the tags (enough to bound html5lib's work, not to parse HTML).
-    """
-    pieces, start, top = [], 0, 0
-    stack: list[str] = []
-    children = [0]  # element children of the document and of each open element
-    for m in _TAG_RE.finditer(fragment):
-        closing, name = m.group(1), m.group(2).lower()
-        if not closing:
-            while stack and name in _IMPLIED_END.get(stack[-1], ()):
-                stack.pop()
-                children.pop()
-            children[-1] += 1
-            if children[-1] > MAX_CHILDREN:
-                raise _TooComplex("too many elements side by side")
-            if name not in _VOID and not m.group(3):
-                stack.append(name)
-                children.append(0)
-                if len(stack) > MAX_DEPTH:
-                    raise _TooComplex("elements nested too deep")
-        elif name in stack:
-            while stack.pop() != name:
-                children.pop()
-            children.pop()
-        if not stack and (closing or name in _VOID) and fragment.startswith("\n", m.end()):
-            top += 1
-            if top >= CHUNK_ELEMENTS:
-                pieces.append(fragment[start:m.end()])
-                start, top, children[0] = m.end(), 0, 0
-    pieces.append(fragment[start:])
-    return pieces
-
-
 def _count(tokens: list[dict]) -> int:
     return sum(1 + _count(t["children"]) for t in tokens)
 
@@ -323,7 +242,7 @@ class Renderer:
         text = _clean_input(body)
         nonce = secrets.token_hex(8)
         try:
-            _check_complexity(text)
+            check_complexity(text)
             # A fresh instance per call: instances are not thread-safe, and one costs ~0.3 ms
             # against ~4 ms for converting an average corpus note.
             md = markdown.Markdown(output_format="html", extensions=[
@@ -331,9 +250,9 @@ class Renderer:
                 TocExtension(slugify=_heading_id, marker="", permalink=False), SaneListExtension()])
             wikilinks = _WikiLinks(nonce, md)
             md.inlinePatterns.register(wikilinks, "kb_wikilink", 175)  # after code spans and escapes
-            body_html = _sanitise(_split(md.convert(text)))
-            toc = _sanitise(_split(md.toc)) if _count(md.toc_tokens) >= 2 else ""
-        except (RecursionError, _TooComplex) as exc:
+            body_html = _sanitise(split_blocks(md.convert(text)))
+            toc = _sanitise(split_blocks(md.toc)) if _count(md.toc_tokens) >= 2 else ""
+        except (RecursionError, TooComplex) as exc:
             log.info("note body shown as plain text: %s", exc)
             return self._as_text(text, nonce)
         except Exception:  # a reader must never get a 500 from a note body; the log keeps the bug

@@ -34,13 +34,10 @@ and survive reopening, so after a save only the new small segment is read.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
 import heapq
 import io
 import itertools
 import logging
-import re
 import shutil
 import threading
 import time
@@ -74,10 +71,12 @@ from whoosh.system import _INT_SIZE, pack_uint
 
 from . import queryparse, textnorm
 from .indexfiles import IndexFiles
+# the interface's data lives in searchtypes (no whoosh there); callers import it from here
+from .searchtypes import (LANGS, Hit, IndexDoc, SearchQuery, SearchResults, clean_query, doc_from_json,
+                          doc_to_json, fold_key, strings, utc)
 
 log = logging.getLogger(__name__)
 
-LANGS = ("en", "fr", "ar")
 SECTIONS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # boosts: titles outweigh bodies
 ALL_WEIGHT = 0.6  # the unstemmed cross-language fields add to the stemmed ones: exact words rank higher
 # facet name -> field; "regions" counts regions and countries alike (a region covers its countries),
@@ -264,92 +263,7 @@ SCHEMA = _schema()
 _POSITIONS = {name for name in SCHEMA.names() if SCHEMA[name].format and SCHEMA[name].supports("positions")}
 
 
-# --- the interface's data ------------------------------------------------------------------------
-
-@dataclass
-class IndexDoc:
-    slug: str
-    title: str
-    language: str  # en|fr|ar
-    summary: str
-    text: str  # plain text of the Markdown body
-    regions: list[str]  # as written in front matter (for display)
-    places: list[str]  # countries + their regions: region/country filters and the "regions" facet
-    countries: list[str]  # the access filter's "countries"
-    topics: list[str]
-    audience: list[str]
-    visibility: str
-    status: str
-    authors: list[str]
-    updated: dt.datetime  # timezone-aware UTC
-    links: list[str]  # slugs this note links to (for backlinks)
-    group: str  # translation-group key
-    hash: str  # sha1 of the note file bytes
-
-
-@dataclass
-class SearchQuery:
-    q: str = ""
-    places: list[str] = field(default_factory=list)  # region or country names; OR among them
-    countries: list[str] = field(default_factory=list)  # country names; OR among them, AND with places
-    topics: list[str] = field(default_factory=list)
-    audience: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    since: dt.datetime | None = None  # updated on/after
-    sort: str = "relevance"  # or "newest"; a query without words always sorts newest
-    page: int = 1
-    per_page: int = 20
-    # the reader's language: results are translation groups, each shown by its note in this language when
-    # it matches (None: every note is a result, as feeds, exports and other listings want)
-    prefer_language: str | None = None
-
-
-@dataclass
-class Hit:
-    slug: str
-    title: str
-    language: str
-    regions: list[str]
-    topics: list[str]
-    audience: list[str]
-    summary: str
-    updated: dt.datetime
-    score: float
-    snippet: str  # HTML-safe
-
-
-@dataclass
-class SearchResults:
-    query: SearchQuery  # as searched: page and per_page clamped
-    total: int
-    hits: list[Hit]
-    facets: dict[str, dict[str, int]]
-    suggestion: str | None = None
-    message: str | None = None
-
-
 # --- small helpers ---------------------------------------------------------------------------------
-
-_UTC = dt.timezone.utc
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime(1970, 1, 1, tzinfo=_UTC)
-    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
-
-
-def _strings(values: Any, limit: int = 50) -> list[str]:
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = [values]
-    return [str(v) for v in list(values)[:limit] if str(v)]
-
-
-def _fold_key(value: str) -> str:
-    return re.sub(r"[^0-9a-z\u0600-\u06ff]+", "-", textnorm.fold(value)).strip("-")
-
 
 def _failed(message: str, exc: BaseException, *args: Any) -> None:
     """Log a failure that is answered rather than raised, and close the files it left open."""
@@ -372,32 +286,20 @@ def _release(exc: BaseException | None) -> None:
         exc, seen = exc.__context__, seen + 1
 
 
-def _doc_to_json(doc: IndexDoc) -> dict:
-    data = dataclasses.asdict(doc)
-    data["updated"] = _utc(doc.updated).isoformat()
-    return data
-
-
-def _doc_from_json(data: dict) -> IndexDoc:
-    data = dict(data)
-    data["updated"] = dt.datetime.fromisoformat(data["updated"])
-    return IndexDoc(**data)
-
-
 def _doc_fields(doc: IndexDoc) -> dict[str, Any]:
     """The whoosh fields of a note; text fields are given as term lists (positions follow the order)."""
     lang = doc.language if doc.language in LANGS else "en"
-    updated = _utc(doc.updated)
+    updated = utc(doc.updated)
     summary = textnorm.excerpt(doc.summary or "", 2000)
     text = (doc.text or "")[:MAX_TEXT_CHARS]
     fields: dict[str, Any] = dict(
         slug=doc.slug, group=doc.group or doc.slug, language=lang, status=doc.status or "",
-        visibility=doc.visibility or "", places=_strings(doc.places, 500),
-        topics=_strings(doc.topics, 500), audience=_strings(doc.audience, 500),
-        authors=_strings(doc.authors, 500), countries=_strings(doc.countries, 500),
-        links=_strings(doc.links, 5000), updated_ts=int(updated.timestamp()), hash=doc.hash or "",
-        doc=dict(title=doc.title or "", language=lang, regions=_strings(doc.regions, 500),
-                 topics=_strings(doc.topics, 500), audience=_strings(doc.audience, 500),
+        visibility=doc.visibility or "", places=strings(doc.places, 500),
+        topics=strings(doc.topics, 500), audience=strings(doc.audience, 500),
+        authors=strings(doc.authors, 500), countries=strings(doc.countries, 500),
+        links=strings(doc.links, 5000), updated_ts=int(updated.timestamp()), hash=doc.hash or "",
+        doc=dict(title=doc.title or "", language=lang, regions=strings(doc.regions, 500),
+                 topics=strings(doc.topics, 500), audience=strings(doc.audience, 500),
                  summary=summary, updated=updated, excerpt=textnorm.excerpt(text, EXCERPT_CHARS)),
     )
     for section, value in (("title", doc.title or ""), ("summary", summary), ("body", text)):
@@ -410,25 +312,6 @@ def _doc_fields(doc: IndexDoc) -> dict[str, Any]:
 def _empty_results(query: SearchQuery, message: str | None = None) -> SearchResults:
     return SearchResults(query=query, total=0, hits=[], facets={name: {} for name in FACETS},
                          suggestion=None, message=message)
-
-
-def _clean_query(query: SearchQuery) -> SearchQuery:
-    def as_int(value: Any, default: int) -> int:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return default
-
-    since = query.since if isinstance(query.since, dt.datetime) else None
-    return dataclasses.replace(
-        query, q=query.q if isinstance(query.q, str) else str(query.q or ""),
-        places=_strings(query.places), countries=_strings(query.countries), topics=_strings(query.topics),
-        audience=_strings(query.audience), languages=_strings(query.languages),
-        since=_utc(since) if since else None,
-        sort=query.sort if query.sort in ("relevance", "newest") else "relevance",
-        page=min(max(as_int(query.page, 1), 1), 10_000),
-        per_page=min(max(as_int(query.per_page, 20), 1), 100),
-        prefer_language=query.prefer_language if query.prefer_language in LANGS else None)
 
 
 # --- one searcher generation and its caches ---------------------------------------------------------
@@ -549,12 +432,12 @@ class _Generation:
     def filter_docs(self, fieldname: str, values: list[str]) -> frozenset[int]:
         """Notes having any of the values; names are matched exactly, else ignoring case and accents."""
         if fieldname not in self._lenient:
-            self._lenient[fieldname] = {_fold_key(v): v for v in self.facet(fieldname)}
+            self._lenient[fieldname] = {fold_key(v): v for v in self.facet(fieldname)}
         out: set[int] = set()
         for value in values:
             found = self.docs(fieldname, value)
             if not found:
-                canonical = self._lenient[fieldname].get(_fold_key(value))
+                canonical = self._lenient[fieldname].get(fold_key(value))
                 found = self.docs(fieldname, canonical) if canonical else found
             out |= found
         return frozenset(out)
@@ -563,7 +446,7 @@ class _Generation:
         """The notes the access clauses let the reader see (see kb.access.read_filter)."""
         if clauses is None:
             return self.live
-        key = tuple(sorted(tuple(sorted((f, tuple(sorted(_strings(v, 10_000)))) for f, v in c.items()))
+        key = tuple(sorted(tuple(sorted((f, tuple(sorted(strings(v, 10_000)))) for f, v in c.items()))
                            for c in clauses))
         if key in self._allowed:
             self._allowed.move_to_end(key)
@@ -949,7 +832,7 @@ class SearchIndex:
         """Add or replace notes by slug (a writer waits briefly for the lock, then queues the change)."""
         docs = list(docs)
         if docs:
-            self._write({"op": "upsert", "docs": [_doc_to_json(d) for d in docs]})
+            self._write({"op": "upsert", "docs": [doc_to_json(d) for d in docs]})
 
     def remove(self, slugs: Iterable[str]) -> None:
         """Remove notes by slug (queued like upserts when the lock is busy)."""
@@ -1026,7 +909,7 @@ class SearchIndex:
         for op in ops:
             try:
                 if op["op"] == "upsert":
-                    for doc in [_doc_from_json(data) for data in op["docs"]]:
+                    for doc in [doc_from_json(data) for data in op["docs"]]:
                         final[doc.slug] = doc
                 elif op["op"] == "remove":
                     final.update((str(slug), None) for slug in op["slugs"])
@@ -1180,7 +1063,7 @@ class SearchIndex:
 
     def search(self, query: SearchQuery, allowed: Any) -> SearchResults:
         """Search as a reader allowed ``allowed`` (access.read_filter); never raises."""
-        query = _clean_query(query)
+        query = clean_query(query)
         try:
             with self._lock:
                 gen = self._current()

@@ -40,12 +40,9 @@ def site_config(root: Path) -> dict:
             "KB_INSTANCE_DIR": str(root / "instance"), "TESTING": True}
 
 
-@pytest.fixture(scope="session")
-def site_template(tmp_path_factory) -> Path:
-    """content + index + accounts, built once."""
+def build_site(root: Path) -> Path:
+    """The index and the ACCOUNTS for the content repository already in ``root/content``."""
     from kb import create_app
-    root = tmp_path_factory.mktemp("site")
-    make_content(root / "content")
     app = create_app(site_config(root))
     users = app.extensions["kb.users"]
     for name, (role, regions) in ACCOUNTS.items():
@@ -53,6 +50,14 @@ def site_template(tmp_path_factory) -> Path:
     app.extensions["kb.wiki"].close()
     users.dispose()
     return root
+
+
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory) -> Path:
+    """content + index + accounts, built once."""
+    root = tmp_path_factory.mktemp("site")
+    make_content(root / "content")
+    return build_site(root)
 
 
 @pytest.fixture

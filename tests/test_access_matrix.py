@@ -359,7 +359,7 @@ LISTINGS = [
             search=False),
     Listing("review queue", "/review", None, status=lambda role: 302 if role == "anonymous" else 200),
     Listing("deleted notes", "/admin/deleted-notes", None,
-            status=lambda role: {"admin": 200, "anonymous": 302}.get(role, 404)),
+            status=lambda role: 200 if role == "admin" else 404),
     Listing("regions page", "/regions", None),
     Listing("topics page", "/topics", None),
 ]

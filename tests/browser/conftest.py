@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ACCOUNTS, PASSWORD, make_content, site_config
+from ..conftest import build_site, make_content
 from ..liveserver import Server, site_env
 from .hostile import write_hostile_notes
 
@@ -34,20 +34,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory) -> Path:
     """content (shipped notes + hostile notes, committed) + index + accounts, built before the server starts."""
-    from kb import create_app
     root = tmp_path_factory.mktemp("live")
     content = root / "content"
     make_content(content)
     write_hostile_notes(content)
     from kb.history import History
     History(content).commit(["."], "Hostile notes for the browser tests", "moussa")
-    app = create_app(site_config(root))
-    users = app.extensions["kb.users"]
-    for name, (role, regions) in ACCOUNTS.items():
-        users.add(name, PASSWORD, role, regions=regions)
-    app.extensions["kb.wiki"].close()
-    users.dispose()
-    return root
+    return build_site(root)
 
 
 @pytest.fixture(scope="session")

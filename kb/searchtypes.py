@@ -1,0 +1,135 @@
+"""The search interface's data (what is indexed, asked and answered) and its normalisation; no whoosh.
+:mod:`kb.search` re-exports every name here, so callers import them from there."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import textnorm
+
+LANGS = ("en", "fr", "ar")
+
+
+@dataclass
+class IndexDoc:
+    slug: str
+    title: str
+    language: str  # en|fr|ar
+    summary: str
+    text: str  # plain text of the Markdown body
+    regions: list[str]  # as written in front matter (for display)
+    places: list[str]  # countries + their regions: region/country filters and the "regions" facet
+    countries: list[str]  # the access filter's "countries"
+    topics: list[str]
+    audience: list[str]
+    visibility: str
+    status: str
+    authors: list[str]
+    updated: dt.datetime  # timezone-aware UTC
+    links: list[str]  # slugs this note links to (for backlinks)
+    group: str  # translation-group key
+    hash: str  # sha1 of the note file bytes
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    places: list[str] = field(default_factory=list)  # region or country names; OR among them
+    countries: list[str] = field(default_factory=list)  # country names; OR among them, AND with places
+    topics: list[str] = field(default_factory=list)
+    audience: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    since: dt.datetime | None = None  # updated on/after
+    sort: str = "relevance"  # or "newest"; a query without words always sorts newest
+    page: int = 1
+    per_page: int = 20
+    # the reader's language: results are translation groups, each shown by its note in this language when
+    # it matches (None: every note is a result, as feeds, exports and other listings want)
+    prefer_language: str | None = None
+
+
+@dataclass
+class Hit:
+    slug: str
+    title: str
+    language: str
+    regions: list[str]
+    topics: list[str]
+    audience: list[str]
+    summary: str
+    updated: dt.datetime
+    score: float
+    snippet: str  # HTML-safe
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery  # as searched: page and per_page clamped
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    message: str | None = None
+
+
+# --- normalising what callers pass -------------------------------------------------------------------
+
+_UTC = dt.timezone.utc
+
+
+def utc(value: dt.datetime | None) -> dt.datetime:
+    """``value`` as an aware UTC time (naive means UTC; None means the epoch)."""
+    if value is None:
+        return dt.datetime(1970, 1, 1, tzinfo=_UTC)
+    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+
+
+def strings(values: Any, limit: int = 50) -> list[str]:
+    """At most ``limit`` non-empty strings from a string, a collection or None."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [str(v) for v in list(values)[:limit] if str(v)]
+
+
+def fold_key(value: str) -> str:
+    """A name ignoring case, accents and punctuation: lenient matching of facet values."""
+    return re.sub(r"[^0-9a-z\u0600-\u06ff]+", "-", textnorm.fold(value)).strip("-")
+
+
+def doc_to_json(doc: IndexDoc) -> dict:
+    """A note as JSON data (queued updates)."""
+    data = dataclasses.asdict(doc)
+    data["updated"] = utc(doc.updated).isoformat()
+    return data
+
+
+def doc_from_json(data: dict) -> IndexDoc:
+    """The note :func:`doc_to_json` wrote."""
+    data = dict(data)
+    data["updated"] = dt.datetime.fromisoformat(data["updated"])
+    return IndexDoc(**data)
+
+
+def clean_query(query: SearchQuery) -> SearchQuery:
+    """The query with every field of the expected type and within bounds (page, per_page, sort, …)."""
+    def as_int(value: Any, default: int) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+
+    since = query.since if isinstance(query.since, dt.datetime) else None
+    return dataclasses.replace(
+        query, q=query.q if isinstance(query.q, str) else str(query.q or ""),
+        places=strings(query.places), countries=strings(query.countries), topics=strings(query.topics),
+        audience=strings(query.audience), languages=strings(query.languages),
+        since=utc(since) if since else None,
+        sort=query.sort if query.sort in ("relevance", "newest") else "relevance",
+        page=min(max(as_int(query.page, 1), 1), 10_000),
+        per_page=min(max(as_int(query.per_page, 20), 1), 100),
+        prefer_language=query.prefer_language if query.prefer_language in LANGS else None)
