@@ -147,7 +147,7 @@ class _Pages:
 
     def __init__(self, wiki: Wiki, ui_lang: str):
         self.wiki, self.ui_lang = wiki, ui_lang if ui_lang in LANGUAGES else "en"
-        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+        self.env = Environment(loader=FileSystemLoader([str(TEMPLATES), str(TEMPLATES.parent)]), autoescape=True,
                                extensions=["jinja2.ext.i18n"], trim_blocks=False)
         catalog = Translations.load(str(TRANSLATIONS), [self.ui_lang], "messages")
         self.env.install_gettext_translations(catalog, newstyle=True)
