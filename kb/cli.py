@@ -248,31 +248,48 @@ def token_revoke(ctx: click.Context, token_id: int):
 @click.option("--lang", "languages", multiple=True, type=click.Choice(["en", "fr", "ar"]),
               help="Only notes in this language (repeatable); one language is also the pack's interface language.")
 @click.option("--user", "username", default=None,
-              help="Include what this account may read; without it, public published notes only.")
+              help="The account whose notes an internal pack holds (with --include-internal).")
+@click.option("--include-internal", is_flag=True,
+              help="Make an internal pack: all that --user may read, every page marked \"Not for public sharing\", "
+                   "recorded in the audit log. Without it, public published notes only.")
 @click.option("--base-url", default=None, help="The kb site's address, for links from the pack back to it.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip to write.")
 @click.pass_context
 def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: tuple[str, ...],
-           username: str | None, base_url: str | None, out: Path):
-    """Write an offline pack of a region's notes: static HTML pages with search, in a zip."""
-    from .export import build_pack
+           username: str | None, include_internal: bool, base_url: str | None, out: Path):
+    """Write an offline pack of a region's notes: static HTML pages with search, in a zip.
+
+    The pack is public (public, published notes) unless --include-internal asks for --user's own.
+    """
+    from .export import build_pack, resolve_place
+    if include_internal and not username:
+        raise click.ClickException("--include-internal needs --user NAME: the account whose notes it holds.")
     wiki = _wiki(ctx)
     if not wiki.index.exists():
         _rebuild(wiki)  # notes are chosen through the index, as on the site
-    reader = None
+    reader = users = None
     if username:
-        reader = _users(ctx).by_username(username)
+        users = _users(ctx)
+        reader = users.by_username(username)
         if reader is None or not reader.active:
             raise click.ClickException(f"No active account named {username!r}.")
     part = out.with_name(out.name + ".part")
     try:
         with open(part, "wb") as fh:
             report = build_pack(wiki, reader, region, fh, topics=topics, languages=languages,
-                                ui_lang=languages[0] if len(languages) == 1 else "en", base_url=base_url)
+                                ui_lang=languages[0] if len(languages) == 1 else "en", base_url=base_url,
+                                internal=include_internal)
+        if include_internal:  # recorded before the pack is there to take
+            users.audit("pack_internal", actor="cli", target=resolve_place(wiki, region).slug,
+                        detail=f"{report.folder}.zip, {len(report.slugs)} notes, for {reader.username}")
         os.replace(part, out)
     except (KbError, OSError) as exc:
         part.unlink(missing_ok=True)
         _fail(exc)
+    if username and not include_internal:
+        click.echo(f"A public pack: add --include-internal for all that {username} may read.", err=True)
+    if include_internal and not out.name.endswith("-internal.zip"):
+        click.echo(f"Not for public sharing: consider naming it {report.folder}.zip.", err=True)
     click.echo(f"Wrote {len(report.slugs)} notes to {out}{' (the newest only)' if report.truncated else ''}.")
 
 

@@ -7,8 +7,11 @@ a prebuilt index that ``search-index.js`` sets as a global (a page opened from `
 ``fetch()`` a JSON file, but it may load a script). Everything sits in one folder, ``kb-<region>/``,
 so unzipping never scatters files.
 
-Notes are chosen through the wiki service as ``reader``: the same policy as every page and search.
-``reader=None`` is the anonymous public (public, published notes only). No Flask here: the pages are
+Notes are chosen through the wiki service, with the same policy as every page and search. A pack is
+public unless asked otherwise: by default it holds what the anonymous public may read (public, published
+notes), whoever builds it. An internal pack (``internal=True``) holds what ``reader`` may read; every page
+of it says "Not for public sharing" at the top, marks the notes that are not public and published, and
+its folder ends in ``-internal``. No Flask here: the pages are
 rendered with Jinja directly, and their interface strings go through the same gettext catalogs.
 """
 from __future__ import annotations
@@ -55,6 +58,7 @@ class PackReport:
     folder: str  # the pack's top folder inside the zip
     slugs: list[str] = field(default_factory=list)  # included notes, newest first
     truncated: bool = False  # more than MAX_NOTES matched; the newest were kept
+    internal: bool = False  # holds what the reader may read, not only public notes
 
 
 def text_dir(lang: str) -> str:
@@ -150,6 +154,7 @@ class _Pages:
         self.env = Environment(loader=FileSystemLoader([str(TEMPLATES), str(TEMPLATES.parent)]), autoescape=True,
                                extensions=["jinja2.ext.i18n"], trim_blocks=False)
         catalog = Translations.load(str(TRANSLATIONS), [self.ui_lang], "messages")
+        self.gettext = catalog.gettext
         self.env.install_gettext_translations(catalog, newstyle=True)
         self.env.globals.update(label=self.label, fmt_date=self.date, text_dir=text_dir,
                                 ui_lang=self.ui_lang, ui_dir=text_dir(self.ui_lang))
@@ -165,17 +170,23 @@ class _Pages:
 
 
 def build_pack(wiki: Wiki, reader: Any, region: str, out: BinaryIO, topics: Iterable[str] = (),
-               languages: Iterable[str] = (), ui_lang: str = "en", base_url: str | None = None) -> PackReport:
-    """Write the zip of a region's notes readable by ``reader`` to ``out``; ExportError on bad filters."""
+               languages: Iterable[str] = (), ui_lang: str = "en", base_url: str | None = None,
+               internal: bool = False) -> PackReport:
+    """Write the zip of a region's public notes to ``out`` (``internal``: what ``reader`` may read).
+
+    ExportError on bad filters, or when an internal pack is asked for without a signed-in reader.
+    """
+    if internal and not (getattr(reader, "is_authenticated", False) and getattr(reader, "active", True)):
+        raise ExportError("An internal pack needs a signed-in reader (the account whose notes it holds).")
     place = resolve_place(wiki, region)
     topics, languages = list(topics), list(languages)
-    notes, truncated = select_notes(wiki, reader, place, topics, languages)
+    notes, truncated = select_notes(wiki, reader if internal else None, place, topics, languages)
     titles = {n.slug: n.meta.title for n in notes}
-    folder = "-".join(["kb", place.slug, *topics, *languages])
+    folder = "-".join(["kb", place.slug, *topics, *languages, *(["internal"] if internal else [])])
     pages = _Pages(wiki, ui_lang)
     now = dt.datetime.now(dt.timezone.utc)
     pack = {"place": place, "topics": topics, "languages": languages, "made": now, "truncated": truncated,
-            "base_url": base_url.rstrip("/") + "/" if base_url else None}
+            "base_url": base_url.rstrip("/") + "/" if base_url else None, "internal": internal}
     entries, files = [], {}
     for note in notes:
         html, toc = _body_html(wiki, note, titles, base_url)
@@ -186,6 +197,9 @@ def build_pack(wiki: Wiki, reader: Any, region: str, out: BinaryIO, topics: Iter
         entries.append({"note": note, "updated": updated})
     files["index.html"] = pages.render("index.html", root="", entries=entries, pack=pack)
     files["search-index.js"] = _search_index(wiki, notes)
+    if internal:  # the data file says so too, for whoever opens it alone
+        warning = f"/* {pages.gettext('Not for public sharing')} */\n".encode("utf-8")
+        files["search-index.js"] = warning + files["search-index.js"]
     for asset in ASSETS:
         files[asset] = (STATIC / asset).read_bytes()
     stamp = now.timetuple()[:6]
@@ -195,7 +209,7 @@ def build_pack(wiki: Wiki, reader: Any, region: str, out: BinaryIO, topics: Iter
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, files[name])
-    return PackReport(folder=folder, slugs=[n.slug for n in notes], truncated=truncated)
+    return PackReport(folder=folder, slugs=[n.slug for n in notes], truncated=truncated, internal=internal)
 
 
 def _search_index(wiki: Wiki, notes: list[Note]) -> bytes:

@@ -40,8 +40,9 @@ def expected(place: str, who: str | None = None, topic: str | None = None, lang:
 
 
 def pack(app, place: str, who: str | None = None, **kw) -> zipfile.ZipFile:
+    """A region pack: public; with ``who``, that reader's internal pack."""
     out = io.BytesIO()
-    build_pack(app.extensions["kb.wiki"], reader(who), place, out, **kw)
+    build_pack(app.extensions["kb.wiki"], reader(who), place, out, internal=who is not None, **kw)
     return zipfile.ZipFile(out)
 
 
@@ -80,12 +81,22 @@ def test_public_pack_has_index_notes_css_js_and_only_public_notes(app):
     check_links(zf)
 
 
-def test_pack_content_follows_the_reader(app):
+def test_internal_pack_content_follows_the_reader(app):
     public, moussa, pat = (notes_in(pack(app, "Sahel", who)) for who in (None, "moussa", "pat"))
     assert moussa == expected("Sahel", "moussa") and pat == expected("Sahel", "pat")
     assert public < pat < moussa  # internal notes for the signed-in, restricted and drafts for the focal point
     hidden = {s for s in moussa if NOTES[s].meta.visibility == "restricted"}
     assert hidden and not hidden & pat
+
+
+def test_a_default_pack_is_public_whoever_builds_it(app):
+    for who in ("moussa", "pat", "admin"):
+        out = io.BytesIO()
+        report = build_pack(app.extensions["kb.wiki"], reader(who), "Sahel", out)
+        assert set(report.slugs) == notes_in(zipfile.ZipFile(out)) == expected("Sahel")
+        assert report.folder == "kb-sahel" and not report.internal
+    with pytest.raises(ExportError, match="signed-in reader"):
+        build_pack(app.extensions["kb.wiki"], None, "Sahel", io.BytesIO(), internal=True)
 
 
 def test_wiki_links_are_relative_files_or_marked_missing(app):
@@ -134,7 +145,7 @@ def test_search_index_is_a_script_with_folded_words(app):
     assert search_tokens("Réintégration الحِمَايَة") == ["reintegration", "الحمايه", "حمايه"]
 
 
-def test_region_page_button_downloads_what_this_reader_may_read(client, as_user):
+def test_region_page_buttons_download_the_public_or_the_readers_internal_pack(client, as_user):
     page = client.get("/regions/sahel?topic=legal-identity").get_data(as_text=True)
     assert 'href="/regions/sahel/export.zip?topic=legal-identity"' in page
     with client.get("/regions/sahel/export.zip") as resp:
@@ -145,7 +156,7 @@ def test_region_page_button_downloads_what_this_reader_may_read(client, as_user)
     assert notes_in(zf) == expected("Sahel")
     check_links(zf)
     as_user("moussa")
-    with client.get("/regions/sahel/export.zip?topic=legal-identity") as resp:
+    with client.get("/regions/sahel/export.zip?topic=legal-identity&internal=1") as resp:
         zf = zipfile.ZipFile(io.BytesIO(resp.data))
     assert notes_in(zf) == expected("Sahel", "moussa", topic="legal-identity")
     assert "http://localhost/notes/" in zf.read(zf.namelist()[-1]).decode()  # a way back online
@@ -165,7 +176,7 @@ def run(*args, input=None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
-def test_cli_export_public_by_default_and_a_user_on_request(env):
+def test_cli_export_public_by_default_and_a_users_internal_pack_on_request(env):
     out = env / "sahel.zip"
     result = run("export", "--region", "Sahel", "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -175,7 +186,7 @@ def test_cli_export_public_by_default_and_a_user_on_request(env):
     assert run("user", "add", "moussa", "--role", "focal_point", "--region", "Sahel",
                input="a-long-password\n").exit_code == 0
     result = run("export", "--region", "sahel", "--topic", "legal-identity", "--lang", "fr",
-                 "--user", "moussa", "--out", str(out))
+                 "--user", "moussa", "--include-internal", "--out", str(out))
     assert result.exit_code == 0, result.output
     zf = zipfile.ZipFile(out)
     assert notes_in(zf) == expected("Sahel", "moussa", topic="legal-identity", lang="fr")
@@ -186,6 +197,7 @@ def test_cli_export_public_by_default_and_a_user_on_request(env):
     (["--region", "Atlantis"], "Unknown region or country 'Atlantis'"),
     (["--region", "Sahel", "--topic", "nope"], "Unknown topic 'nope'"),
     (["--region", "Sahel", "--user", "nobody"], "No active account named 'nobody'"),
+    (["--region", "Sahel", "--include-internal"], "--include-internal needs --user NAME"),
 ])
 def test_cli_export_fails_with_one_line(env, args, message):
     result = run("export", *args, "--out", str(env / "x.zip"))
