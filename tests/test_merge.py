@@ -201,6 +201,9 @@ def test_two_writers_in_the_editor_on_different_paragraphs_both_keep_their_text(
     assert second.status_code == 303 and second.headers["Location"].endswith(f"/notes/{AGADEZ}")
     page = text(admin.get(f"/notes/{AGADEZ}"))
     assert "(moussa checked)" in page and "(admin's lesson)" in page
+    assert "yours were merged with theirs and both are kept" in page  # the writer is told, once
+    assert "yours were merged" not in text(admin.get(f"/notes/{AGADEZ}"))
+    assert "yours were merged" not in text(moussa.get(f"/notes/{AGADEZ}"))
     assert "Merged-with:" in git(content, "log", "-1", "--format=%B")
 
 

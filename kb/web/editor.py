@@ -9,7 +9,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -114,6 +114,9 @@ def _try_save(form: Form, note: Note | None):
     except StorageError as exc:
         return render_editor(form, note, 503, banner=str(exc))
     record_save(result)
+    if result.merged:
+        flash(_("Saved. Someone else saved changes to this note after you opened it; yours were merged with "
+                "theirs and both are kept. Check the note below."))
     return redirect(url_for("notes.show", slug=result.slug), 303)
 
 

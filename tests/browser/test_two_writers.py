@@ -54,6 +54,7 @@ def test_two_writers_edit_different_paragraphs_and_both_are_kept(browser, server
         body.fill(body.input_value().replace("on weekdays.", "every day, including weekends."))
         admin.click("button[name=save]")
         admin.wait_for_url(f"**/notes/{slug}")  # saved, not sent back to a conflict page
+        assert "merged" in admin.locator("p.notice[role=status]").inner_text()  # and told so
 
         for page in (admin, moussa):
             page.goto(f"/notes/{slug}")
