@@ -5,7 +5,9 @@ import re
 
 import pytest
 
+from kb import notemerge
 from kb.history import History
+from kb.model import NoteMeta
 
 from .conftest import csrf_token, git, login
 
@@ -52,6 +54,30 @@ def test_merge_file_combines_separate_changes_and_marks_a_clash_with_both_sides_
     assert merged == b"One.\n\n<<<<<<< your version\nTwo A.\n=======\nTwo B.\n>>>>>>> saved by amina\n\nThree.\n"
     assert h.merge_file(base, b"bin\x00ary\n", b"One.\n")[0] is None  # git cannot merge it: no text at all
     assert not list((tmp_path / ".git").glob("kb-merge-*"))  # its temporary files are gone
+
+
+@pytest.mark.parametrize("body, marked", [
+    ("a\n<<<<<<< your version\nx\n=======\ny\n>>>>>>> saved by amina (2026-12-03 10:00 UTC)\nb", True),
+    ("<<<<<<< votre version\nx\n=======\n>>>>>>> enregistrée par amina\n", True),
+    ("Heading\n=======\n\ntext", False),                       # a setext heading underline
+    ("<<<<<<< arrows\n\nno separator\n>>>>>>> arrows", False),
+    (">>>>>>> x\n=======\n<<<<<<< y", False),                    # not in a clash's order
+    ("", False),
+])
+def test_conflict_marks_are_told_from_markdown(body, marked):
+    assert notemerge.has_conflict_marks(body) is marked
+
+
+def test_front_matter_merges_field_by_field():
+    base = NoteMeta(title="T", language="en", regions=["Niger"], summary="S", authors=["moussa"],
+                    extra={"source": "a"})
+    ours = base.copy(title="T mine", summary="S both", extra={"source": "a", "mine": 1})
+    theirs = base.copy(regions=["Mali"], summary="S both", authors=["moussa", "amina"], extra={})
+    merged, clashes = notemerge.merge_meta(base, ours, theirs)
+    assert (merged.title, merged.regions, merged.summary) == ("T mine", ["Mali"], "S both") and clashes == []
+    assert merged.authors == ["moussa", "amina"] and merged.extra == {"mine": 1}  # theirs removed 'source'
+    merged, clashes = notemerge.merge_meta(base, ours, base.copy(title="T theirs"))
+    assert clashes == ["title"] and merged.title == "T mine"  # the writer's value, for them to decide
 
 
 # --- the API --------------------------------------------------------------------------------------------
