@@ -25,10 +25,14 @@ class InvalidNote(KbError):
 
 
 class EditConflict(KbError):
-    """The note changed since the revision the edit started from."""
+    """The note changed since the revision the edit started from. When the two could be merged in part,
+    ``merged`` is the merged note (clashes in its body between conflict marks, the writer's value in each
+    field of ``fields``, the front matter fields changed differently on both sides)."""
 
-    def __init__(self, slug: str, base: str | None, current: str | None):
+    def __init__(self, slug: str, base: str | None, current: str | None, merged: object = None,
+                 fields: list[str] | None = None):
         self.slug, self.base, self.current = slug, base, current
+        self.merged, self.fields = merged, list(fields or [])
         super().__init__(f"{slug} changed since revision {base or '(none)'}; it is now at {current}")
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,37 @@ class History:
         if proc.returncode != 0:
             return None
         return [ln for ln in proc.stdout.decode().split("\n") if ln]
+
+    def merge_file(self, base: bytes, ours: bytes, theirs: bytes,
+                   labels: tuple[str, str, str] = ("ours", "base", "theirs")) -> tuple[bytes | None, bool]:
+        """Three-way merge of texts with `git merge-file`: (merged text, clean). A clash is kept in the text
+        between git's markers (ours, then theirs, labelled; never the base); (None, False) when git cannot
+        merge them at all (binary data)."""
+        git_dir = self.root / ".git"  # the texts may be restricted notes: keep them beside the repository
+        with tempfile.TemporaryDirectory(prefix="kb-merge-", dir=git_dir if git_dir.is_dir() else None) as tmp:
+            names = []
+            for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                names.append(str(path))
+            label_args = [arg for label in labels for arg in ("-L", _clean(label))]
+            proc = self._git("merge-file", "-p", "-q", *label_args, *names, check=False)
+        if proc.returncode < 0 or proc.returncode > 127:  # git's error (e.g. binary files), or a signal
+            return None, False
+        return proc.stdout, proc.returncode == 0
+
+    def is_revision_of(self, path: str, revision: str) -> str | None:
+        """The full id if a commit changed this file under this name and it was not deleted since; else None
+        (a name reused by another note after a deletion has revisions that are not this note's)."""
+        revision = (revision or "").strip().lower()
+        if not _REV_RE.match(revision):
+            return None
+        ids = self._git("log", "--format=%H", "--", path, check=False).stdout.decode().split()
+        full = next((i for i in ids if i.startswith(revision)), None)
+        if not full:
+            return None
+        deleted = self._git("log", "--diff-filter=D", "--format=%H", f"{full}..HEAD", "--", path, check=False)
+        return None if deleted.returncode != 0 or deleted.stdout.strip() else full
 
 
 def _clean(name: str) -> str:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import access, workflow
+from . import access, notemerge, workflow
 from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied,
-                     PersonalDataFound, StorageError)
+                     PersonalDataFound, RevisionNotFound, StorageError)
 from .history import History, Revision
 from .importer import ImportReport, plan_import
 from .indexing import Indexer
@@ -24,6 +24,8 @@ from .taxonomy import Taxonomy
 from .workflow import SaveResult
 
 log = logging.getLogger(__name__)
+CONFLICT_MARKS = ("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
+                  "them and remove the mark lines")
 
 
 @dataclass
@@ -37,6 +39,12 @@ class NoteView:
     translations: dict[str, str] = field(default_factory=dict)  # language -> slug, readable ones only
     newer_translations: list[str] = field(default_factory=list)  # languages whose version changed after this one
     can_edit: bool = False
+
+
+def _refuse_conflict_marks(body: str, current: Note | None) -> None:
+    """A body still holding a clash's marks is not saved (unless the saved note already held such lines)."""
+    if notemerge.has_conflict_marks(body) and not (current and notemerge.has_conflict_marks(current.body)):
+        raise InvalidNote([("body", CONFLICT_MARKS)])
 
 
 class Wiki:
@@ -176,15 +184,17 @@ class Wiki:
     def save(self, user: Any, slug: str, meta: NoteMeta, body: str, base_revision: str | None,
              message: str = "", create: bool = False, confirm_personal_data: str = "",
              restored_from: str = "") -> SaveResult:
-        """Write a note through the one write path; refuse a stale base with EditConflict.
+        """Write a note through the one write path; a save from an older revision is merged with the changes
+        saved since, and refused with EditConflict when they clash (or cannot be merged).
 
-        Under the content lock: check the base revision, the rights (edit, status change), the workflow
+        Under the content lock: check the base revision (merging), the rights (edit, status change), the workflow
         and the personal-data guard, then write atomically, commit (status change and any confirmation
         recorded in the message), update the index.
         """
         check_slug(slug)
         author = getattr(user, "username", None) or "kb"
         body = workflow.normalise_body(body)
+        merged_with = ""
         with self.store.locked():
             current = None
             if self.store.exists(slug):
@@ -195,13 +205,17 @@ class Wiki:
                     raise NoteNotFound(slug)
                 if current is not None and not self.can_edit(user, current):
                     raise PermissionDenied(slug)
+                _refuse_conflict_marks(body, current)
                 head = self.revision_of(slug)
                 if base_revision != head:
-                    raise EditConflict(slug, base_revision, head)
+                    merge = self._merge(slug, current, meta, body, base_revision, head, restored_from)
+                    meta, body, merged_with = merge.meta, merge.body, head or ""
             elif not create:  # the note went away (deleted, renamed) since the edit began
                 raise NoteNotFound(slug)
             elif not access.can_create(user):
                 raise PermissionDenied(slug)
+            else:
+                _refuse_conflict_marks(body, None)
             if author not in meta.authors and author != "kb":
                 meta = meta.copy(authors=[*meta.authors, author])
             before = current.meta if current else None
@@ -218,7 +232,7 @@ class Wiki:
             old_bytes = self.store.read_bytes(slug) if current is not None else None
             self.store.write_text(slug, dump_note(Note(slug, meta, body)))
             text = workflow.commit_message(slug, message, before.status if before else None, meta.status,
-                                           reason, restored_from)
+                                           reason, restored_from, merged_with)
             try:
                 rev = self.history.commit([self.store.relpath(slug)], text, author)
             except StorageError:
@@ -227,7 +241,30 @@ class Wiki:
             self.indexer.refresh([slug])
             return SaveResult(slug, rev or self.revision_of(slug) or "", created=current is None,
                               status_before=before.status if before else None, status_after=meta.status,
-                              personal_data_reason=reason, restored_from=restored_from)
+                              personal_data_reason=reason, restored_from=restored_from,
+                              merged=bool(merged_with))
+
+    def _merge(self, slug: str, current: Note | None, meta: NoteMeta, body: str, base_revision: str | None,
+               head: str | None, restored_from: str) -> notemerge.MergeResult:
+        """The writer's note merged with the one saved since their base revision; EditConflict when the base
+        is not a revision of this note, the two clash, or the merge would change who may read the note."""
+        path = self.store.relpath(slug)
+        base_id = self.history.is_revision_of(path, base_revision or "") if current and not restored_from else None
+        if not base_id:  # a restore is always made knowingly, from the current revision
+            raise EditConflict(slug, base_revision, head)
+        try:
+            base = parse_note(slug, self.history.show(base_id, path).decode("utf-8", errors="replace"), self.taxonomy)
+        except (RevisionNotFound, InvalidNote):
+            raise EditConflict(slug, base_revision, head) from None
+        last = self.history.log(path, limit=1)
+        label = notemerge.theirs_label(last[0].author, last[0].date) if last else "saved version"
+        result = notemerge.merge_note(base, meta, body, current, self.history.merge_file, label)
+        if result is None:
+            raise EditConflict(slug, base_revision, head)
+        if not result.clean or notemerge.changes_readers(current.meta, result.meta):
+            raise EditConflict(slug, base_revision, head, merged=Note(slug, result.meta, result.body),
+                               fields=result.fields)
+        return result
 
     def _undo_write(self, slug: str, old_bytes: bytes | None) -> None:
         try:

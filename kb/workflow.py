@@ -42,6 +42,7 @@ class SaveResult:
     status_after: str
     personal_data_reason: str = ""  # set when findings were published on the writer's word
     restored_from: str = ""
+    merged: bool = False  # saved from an older revision, merged with the changes saved meanwhile
 
     @property
     def status_changed(self) -> bool:
@@ -107,7 +108,7 @@ def personal_data(meta: NoteMeta, body: str, previous: Note | None) -> list[PdFi
 
 
 def commit_message(slug: str, message: str, before: str | None, after: str, reason: str = "",
-                   restored_from: str = "") -> str:
+                   restored_from: str = "", merged_with: str = "") -> str:
     """The writer's one-line summary (or a default), then trailers the history page reads back."""
     summary = one_line(message, MESSAGE_MAX)
     if not summary:
@@ -117,6 +118,8 @@ def commit_message(slug: str, message: str, before: str | None, after: str, reas
             summary = f"Restore {slug} to revision {restored_from[:10]}"
         elif before != after:
             summary = f"{_VERBS[after]} {slug}"
+        elif merged_with:
+            summary = f"Edit {slug}, merged with the changes saved meanwhile"
         else:
             summary = f"Edit {slug}"
     trailers = []
@@ -124,6 +127,8 @@ def commit_message(slug: str, message: str, before: str | None, after: str, reas
         trailers.append(f"Status: {after}" if before is None else f"Status: {before} -> {after}")
     if restored_from:
         trailers.append(f"Restored-from: {restored_from}")
+    if merged_with:
+        trailers.append(f"Merged-with: {merged_with}")
     if reason:
         trailers.append(f"Personal-data-confirmed: {one_line(reason, REASON_MAX)}")
     return summary + ("\n\n" + "\n".join(trailers) if trailers else "")

@@ -90,7 +90,9 @@ def create_note():
 
 @bp.put("/notes/<slug>")
 def update_note(slug: str):
-    """Update a note from the revision it started from: 200 {"slug", "revision"}, 409 when it is stale."""
+    """Update a note from the revision it started from: 200 {"slug", "revision", "merged"} (merged: it was
+    saved from an older revision and combined with the changes saved since); 409 when those clash, with the
+    merged text ("merged_body", clashes between conflict marks) to resolve and send from current_revision."""
     wiki = current_wiki()
     current = wiki.get_note(current_user, slug)  # 404 for a note the caller may not read
     if not current_user.is_authenticated:
@@ -106,4 +108,4 @@ def update_note(slug: str):
     result = wiki.save(current_user, slug, meta, current.body if body is None else body, base.strip(),
                        message=data.get("message", ""), confirm_personal_data=data.get("confirm_personal_data", ""))
     record_save(result)
-    return jsonify({"slug": result.slug, "revision": result.revision})
+    return jsonify({"slug": result.slug, "revision": result.revision, "merged": result.merged})

@@ -6,13 +6,15 @@ right missing, an expired form — the editor comes back with the text exactly a
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from .. import access, publish, worddiff, workflow
+from .. import access, notemerge, publish, worddiff, workflow
 from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound,
                       StorageError)
 from ..model import Note, meta_to_dict
@@ -112,6 +114,9 @@ def _try_save(form: Form, note: Note | None):
     except StorageError as exc:
         return render_editor(form, note, 503, banner=str(exc))
     record_save(result)
+    if result.merged:
+        flash(_("Saved. Someone else saved changes to this note after you opened it; yours were merged with "
+                "theirs and both are kept. Check the note below."))
     return redirect(url_for("notes.show", slug=result.slug), 303)
 
 
@@ -123,17 +128,36 @@ def _gone(form: Form):
 
 
 def _conflict(form: Form, note: Note, exc: EditConflict):
-    """Both versions and the differences; the next save starts from the current revision, knowingly."""
+    """Both versions and the differences; the next save starts from the current revision, knowingly. When the
+    service could merge in part, the form holds the merged note, each clash in the text between marks."""
     wiki = current_wiki()
     theirs = wiki.get_note(current_user, note.slug)
+    diff = worddiff.diff_html(theirs.body, form.body, context=None)  # the saved text against the writer's own
+    reason = None
+    if exc.merged is not None:
+        merged = form_from_note(exc.merged, "")
+        form.values.update(merged.values)
+        form.body = _translated_marks(merged.body)
+        reason = "marks" if notemerge.has_conflict_marks(merged.body) else "fields" if exc.fields else "readers"
     mine = form.meta_fields()
     saved = form_from_note(theirs, exc.current or "").values
-    changed = [(FIELD_LABELS[k], saved.get(k), mine.get(k)) for k in FIELD_LABELS if saved.get(k) != mine.get(k)]
+    changed = [(FIELD_LABELS[k], saved.get(k), mine.get(k), k in exc.fields) for k in FIELD_LABELS
+               if saved.get(k) != mine.get(k)]
     by = wiki.history_of(current_user, note.slug, limit=1)
     form.base_revision = exc.current or ""
     return render_editor(form, theirs, 409, conflict={
         "theirs": theirs, "revision": exc.current, "by": by[0] if by else None, "fields": changed,
-        "diff": worddiff.diff_html(theirs.body, form.body, context=None)})
+        "diff": diff, "merged": reason, "clash": bool(exc.fields)})
+
+
+_THEIRS_MARK = re.compile(r"^>>>>>>> saved by (.+?)(?: \((.+)\))?$", re.M)
+
+
+def _translated_marks(body: str) -> str:
+    """The labels of the service's conflict marks in the interface language (the marks stay as they are)."""
+    body = body.replace("<<<<<<< " + notemerge.OURS_LABEL, "<<<<<<< " + _("your version"))
+    return _THEIRS_MARK.sub(lambda m: ">>>>>>> " + (_("saved by %(who)s (%(when)s)", who=m.group(1), when=m.group(2))
+                                                    if m.group(2) else _("saved by %(who)s", who=m.group(1))), body)
 
 
 def keeps_text_when_signed_out(view):

@@ -13,6 +13,7 @@ from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExist
 from .messages import problems_text, translate
 
 log = logging.getLogger(__name__)
+MERGED_FIELDS = ("title", "language", "regions", "topics", "audience", "visibility", "status", "summary")
 
 _STATUS = [(NoteNotFound, 404), (RevisionNotFound, 404), (InvalidSlug, 404), (PermissionDenied, 403),
            (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (PersonalDataFound, 422), (StorageError, 503),
@@ -58,6 +59,10 @@ def register(app: Flask) -> None:
             extra["fields"] = [{"field": f, "message": m} for f, m in exc.problems]
         if isinstance(exc, EditConflict):
             extra["current_revision"] = exc.current
+            if exc.merged is not None:  # what a client resolves: the clashes between marks, the fields
+                extra["merged_body"] = exc.merged.body
+                extra["merged_meta"] = {k: getattr(exc.merged.meta, k) for k in MERGED_FIELDS}
+                extra["conflicting_fields"] = list(exc.fields)
         if isinstance(exc, PersonalDataFound):
             extra["personal_data"] = [f.as_dict() for f in exc.findings]
         return error_response(status, message, **extra)

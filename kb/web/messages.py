@@ -74,6 +74,8 @@ SENTENCES = (
     N_("the new name is the same as the old one"),
     N_("a note named %(name)s already exists"),
     N_("choose draft, review or published"),
+    N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between them and remove "
+       "the mark lines"),
     # other domain errors
     N_("A note named %(name)s already exists."),
     N_("A note named %(name)s exists now; rename it first, then undo the deletion."),
