@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -84,8 +85,9 @@ def _try_save(form: Form, note: Note | None):
     wiki = current_wiki()
     try:
         meta = publish.new_meta(wiki.taxonomy, form.meta_fields(), note.meta if note else None)
-        if note is None:
-            slug = publish.check_new_slug(form.slug) if form.slug else publish.free_slug(wiki, meta.title)
+        taken = ""
+        if note is None:  # a name taken by a note the writer may not read is answered like a free one
+            slug, taken = publish.new_name(wiki, current_user, meta.title, form.slug)
         else:
             slug = note.slug
         result = wiki.save(current_user, slug, meta, form.body, form.base_revision or None, message=form.message,
@@ -112,6 +114,8 @@ def _try_save(form: Form, note: Note | None):
     except StorageError as exc:
         return render_editor(form, note, 503, banner=str(exc))
     record_save(result)
+    if taken:
+        flash(_("The name %(taken)s was taken, so we used %(used)s.", taken=taken, used=result.slug))
     return redirect(url_for("notes.show", slug=result.slug), 303)
 
 
