@@ -534,9 +534,9 @@ class _Generation:
             candidates = list(itertools.islice(terms, 1000))
             freq = lambda t: self.reader.doc_frequency(fieldname, t)  # noqa: E731
         else:
-            counts = {t: n for t in itertools.islice(terms, 20_000)
-                      if (n := self._visible_count(fieldname, t, visible))}
-            candidates = list(itertools.islice(counts, 1000))
+            counted = ((t, self._visible_count(fieldname, t, visible)) for t in itertools.islice(terms, 20_000))
+            counts = dict(itertools.islice(((t, n) for t, n in counted if n), 1000))
+            candidates = list(counts)
             freq = counts.__getitem__
         if len(candidates) > limit:
             candidates = heapq.nlargest(limit, candidates, key=freq)
