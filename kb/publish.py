@@ -63,6 +63,42 @@ def free_slug(wiki: Wiki, title: str) -> str:
     return slug
 
 
+def _readable(wiki: Wiki, user: Any, slug: str) -> bool:
+    try:
+        wiki.get_note(user, slug)
+    except NoteNotFound:
+        return False
+    return True
+
+
+def _unused(wiki: Wiki, base: str) -> str:
+    """``base`` with -2, -3, ... until no note has the name."""
+    slug, n = base, 1
+    while wiki.store.exists(slug):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def new_name(wiki: Wiki, user: Any, title: str, wanted: str = "") -> tuple[str, str]:
+    """The name a new note gets, and the name asked for when the writer may know it was taken ("" else).
+
+    ``wanted`` (an explicit name) taken by a note the writer may read: NoteExists. Taken by one they may not
+    read: the next free name (wanted-2, ...), said to no one, so the answer is the one a free name gets (a
+    created note under the name it was given). Without ``wanted``, the name comes from the title, and a taken
+    one is said only when the writer may read the note that has it.
+    """
+    base = check_new_slug(wanted) if wanted else (slugify(title, 110) or "note")
+    if not wanted and base in RESERVED:
+        base += "-note"
+    if not wiki.store.exists(base):
+        return base, ""
+    readable = _readable(wiki, user, base)
+    if wanted and readable:
+        raise NoteExists(f"A note named {base!r} already exists.")
+    return _unused(wiki, base), base if readable else ""
+
+
 # --- revisions -------------------------------------------------------------------------------------
 
 def full_revision(wiki: Wiki, slug: str, rev: str) -> str:
@@ -71,6 +107,16 @@ def full_revision(wiki: Wiki, slug: str, rev: str) -> str:
     for r in wiki.history.log(wiki.store.relpath(slug), limit=10_000):
         if len(rev) >= 7 and r.id.startswith(rev):
             return r.id
+    raise RevisionNotFound(rev)
+
+
+def _readable_revision(ids: list[str], rev: str) -> str:
+    """The full id of one of the revisions the reader may read; RevisionNotFound (a 404) for any other, so
+    an unknown id and one the reader may not see are answered alike."""
+    rev = (rev or "").strip().lower()
+    for full in ids:
+        if len(rev) >= 7 and full.startswith(rev):
+            return full
     raise RevisionNotFound(rev)
 
 
@@ -106,9 +152,9 @@ def compare(wiki: Wiki, user: Any, slug: str, old_rev: str | None, new_rev: str 
     if not revisions:
         raise NoteNotFound(slug)
     ids = [r.id for r in revisions]
-    new_id = full_revision(wiki, slug, new_rev) if new_rev else ids[0]
+    new_id = _readable_revision(ids, new_rev) if new_rev else ids[0]
     if old_rev:
-        old_id = full_revision(wiki, slug, old_rev)
+        old_id = _readable_revision(ids, old_rev)
     else:
         i = ids.index(new_id)
         old_id = ids[i + 1] if i + 1 < len(ids) else new_id
@@ -153,7 +199,9 @@ def _editable(wiki: Wiki, user: Any, slug: str, base_revision: str | None, allow
 
 
 def rename(wiki: Wiki, user: Any, slug: str, new_slug: str, base_revision: str | None) -> str:
-    """Rename a note with `git mv` (its history follows) and leave a redirect from the old name."""
+    """Rename a note with `git mv` (its history follows) and leave a redirect from the old name; returns the
+    name used. A name taken by a note the writer may not read is answered like a free one: the note gets
+    the next free name (new-2, ...) instead, said to no one."""
     new_slug = check_new_slug((new_slug or "").strip())
     author = getattr(user, "username", "kb")
     with wiki.store.locked():
@@ -161,13 +209,15 @@ def rename(wiki: Wiki, user: Any, slug: str, new_slug: str, base_revision: str |
         if new_slug == slug:
             raise InvalidNote([("slug", "the new name is the same as the old one")])
         if wiki.store.exists(new_slug):
-            raise InvalidNote([("slug", f"a note named {new_slug!r} already exists")])
+            if _readable(wiki, user, new_slug):
+                raise InvalidNote([("slug", f"a note named {new_slug!r} already exists")])
+            new_slug = _unused(wiki, new_slug)
         old_rel, new_rel = wiki.store.relpath(slug), wiki.store.relpath(new_slug)
         wiki.history.move(old_rel, new_rel)
         wiki.redirects.write(wiki.redirects.after_rename(slug, new_slug))
-        rev = wiki.history.commit([old_rel, new_rel, REDIRECTS_FILE], f"Rename {slug} to {new_slug}", author)
+        wiki.history.commit([old_rel, new_rel, REDIRECTS_FILE], f"Rename {slug} to {new_slug}", author)
         wiki.indexer.refresh([slug, new_slug])
-    return rev or ""
+    return new_slug
 
 
 def delete(wiki: Wiki, user: Any, slug: str, reason: str = "", base_revision: str | None = None) -> str:

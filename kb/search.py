@@ -524,14 +524,30 @@ class _Generation:
                 break
         return out
 
-    def expand_prefix(self, fieldname: str, prefix: str, limit: int) -> list[str]:
-        """At most ``limit`` terms starting with ``prefix``, the most frequent first."""
-        candidates = [b.decode("utf-8") for b in
-                      itertools.islice(self.reader.expand_prefix(fieldname, prefix), 1000)]
+    def expand_prefix(self, fieldname: str, prefix: str, limit: int,
+                      visible: frozenset[int] | None = None) -> list[str]:
+        """At most ``limit`` terms starting with ``prefix``, the most frequent first. With ``visible``, only
+        terms of those notes count and frequencies are counted among them: what a reader may not see must
+        change neither the words searched nor the "many words" notice."""
+        terms = (b.decode("utf-8") for b in self.reader.expand_prefix(fieldname, prefix))
+        if visible is None or visible == self.live:
+            candidates = list(itertools.islice(terms, 1000))
+            freq = lambda t: self.reader.doc_frequency(fieldname, t)  # noqa: E731
+        else:
+            counted = ((t, self._visible_count(fieldname, t, visible)) for t in itertools.islice(terms, 20_000))
+            counts = dict(itertools.islice(((t, n) for t, n in counted if n), 1000))
+            candidates = list(counts)
+            freq = counts.__getitem__
         if len(candidates) > limit:
-            freq = self.reader.doc_frequency
-            candidates = heapq.nlargest(limit, candidates, key=lambda t: freq(fieldname, t))
+            candidates = heapq.nlargest(limit, candidates, key=freq)
         return candidates
+
+    def _visible_count(self, fieldname: str, term: str, visible: frozenset[int]) -> int:
+        """How many of the ``visible`` notes hold the term (0 when none does)."""
+        try:
+            return len(set(self.reader.postings(fieldname, term).all_ids()) & visible)
+        except Exception:  # a term whoosh lists but cannot read back counts as absent
+            return 0
 
     def has_term(self, fieldname: str, text: str) -> bool:
         return (fieldname, text) in self.reader
@@ -617,7 +633,7 @@ def _text_query(words: list[str], compiled: _Compiled, highlight: bool) -> Any:
 
 
 def _item_query(gen: _Generation, item: queryparse.Item, compiled: _Compiled, budget: list[int],
-                highlight: bool) -> Any:
+                highlight: bool, visible: frozenset[int] | None = None) -> Any:
     words = textnorm.words(item.text)
     if item.kind != "prefix" or not words:
         return _text_query(words, compiled, highlight)
@@ -628,7 +644,7 @@ def _item_query(gen: _Generation, item: queryparse.Item, compiled: _Compiled, bu
     subs = []
     for section, boost in SECTIONS.items():
         limit = max(0, min(PREFIX_TERMS_PER_FIELD, budget[0]))
-        terms = gen.expand_prefix(f"{section}_all", prefix, limit + 1)
+        terms = gen.expand_prefix(f"{section}_all", prefix, limit + 1, visible)
         if len(terms) > limit:
             compiled.expansions_capped = True
             terms = terms[:limit]
@@ -643,15 +659,17 @@ def _item_query(gen: _Generation, item: queryparse.Item, compiled: _Compiled, bu
     return And([head_query, prefix_query]) if head_query is not None else prefix_query
 
 
-def _compile(gen: _Generation, parsed: queryparse.ParsedQuery) -> _Compiled:
+def _compile(gen: _Generation, parsed: queryparse.ParsedQuery, visible: frozenset[int] | None = None) -> _Compiled:
+    """The whoosh queries of a parsed search; prefixes expand over the ``visible`` notes' words only."""
     compiled = _Compiled(query=None, groups=[], excluded=None)
     budget = [PREFIX_TERMS_PER_QUERY]
     groups = list(dict.fromkeys(tuple(group) for group in parsed.groups))  # "x x x …" is "x"
     for group in groups:
-        parts = [q for q in (_item_query(gen, i, compiled, budget, True) for i in group) if q is not None]
+        parts = [q for q in (_item_query(gen, i, compiled, budget, True, visible) for i in group) if q is not None]
         if parts:
             compiled.groups.append(Or(parts) if len(parts) > 1 else parts[0])
-    excluded = [q for q in (_item_query(gen, i, compiled, budget, False) for i in parsed.excluded)
+    excluded = [q for q in (_item_query(gen, i, compiled, budget, False, visible)
+                                 for i in parsed.excluded)
                 if q is not None]
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
@@ -1086,13 +1104,13 @@ class SearchIndex:
 
         parsed = queryparse.parse(query.q)
         messages = list(parsed.notices)
-        compiled = _compile(gen, parsed)
+        visible = gen.allowed(allowed)
+        compiled = _compile(gen, parsed, visible)
         if compiled.expansions_capped:
             messages.append("A prefix matched many words; only the most common were searched.")
         if parsed.had_input and compiled.query is None and not parsed.excluded:
             messages.append("Your search had no words to look for, so all notes are shown.")
 
-        visible = gen.allowed(allowed)
         if query.since is not None:
             since, times = query.since.timestamp(), gen.times()
             visible = frozenset(d for d in visible if times[d] >= since)
@@ -1210,7 +1228,7 @@ class SearchIndex:
             return None
         corrected = parsed.to_string(replace)
         reparsed = queryparse.parse(corrected)
-        compiled = _compile(gen, reparsed)
+        compiled = _compile(gen, reparsed, visible)
         if compiled.query is None:
             return None
         found = frozenset(gen.searcher.docs_for_query(_with_exclusions(compiled.query, compiled.excluded)))
@@ -1234,6 +1252,18 @@ class SearchIndex:
             if counts:
                 return max(counts, key=counts.__getitem__)
         return None
+
+    def visible(self, slug: str, allowed: Any) -> bool | None:
+        """Whether the index lets a reader with ``allowed`` (access.read_filter) see the note; None when the
+        index does not hold it. A cheap first answer: the note file stays the judge of what is shown."""
+        try:
+            with self._lock:
+                gen = self._current()
+                own = gen.docs("slug", slug) if gen is not None else frozenset()
+                return bool(own & gen.allowed(allowed)) if own else None
+        except Exception as exc:
+            _failed("visibility check failed for %s", exc, slug)
+            return None
 
     def backlinks(self, slug: str, allowed: Any) -> list[Hit]:
         """Readable notes that link to ``slug``, in title order."""

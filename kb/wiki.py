@@ -74,8 +74,25 @@ class Wiki:
     def can_edit(self, user: Any, note: Note | None) -> bool:
         return access.can_edit(user, note.meta if note else None, self.taxonomy)
 
+    def _hidden_or_missing(self, user: Any, slug: str) -> bool:
+        """A cheap first check, before any note is read or parsed: True when the index says this user may
+        not read the note, or when no note has the name. Both end in the same NoteNotFound after about the
+        same work (an index look-up and a file check), so the time of a 404 does not tell them apart."""
+        try:
+            check_slug(slug)
+        except KbError:
+            return True
+        allowed = access.read_filter(user, self.taxonomy)
+        if allowed is None:
+            return False
+        seen = self.index.visible(slug, allowed)
+        exists = self.store.exists(slug)
+        return seen is False or not exists
+
     def get_note(self, user: Any, slug: str) -> Note:
         """The note if it exists and this user may read it; NoteNotFound otherwise (the same either way)."""
+        if self._hidden_or_missing(user, slug):
+            raise NoteNotFound(slug)
         try:
             note = self._load(slug)
         except KbError:
@@ -91,6 +108,8 @@ class Wiki:
         than the revision (the writer's next save is then refused as stale), never older (which would let
         it overwrite a change the writer never saw).
         """
+        if self._hidden_or_missing(user, slug):
+            raise NoteNotFound(slug)
         try:
             revision = self.revision_of(slug)
         except KbError:
@@ -109,12 +128,12 @@ class Wiki:
 
     def redirect_target(self, user: Any, slug: str) -> str | None:
         """Where a renamed note's old name leads, when no note has that name and the target is readable."""
+        target = self.redirects.target(slug)  # looked up first, so a taken name costs what a free one does
         try:
             if self.store.exists(slug):
                 return None
         except KbError:
             return None
-        target = self.redirects.target(slug)
         if not target:
             return None
         try:
@@ -122,6 +141,22 @@ class Wiki:
         except NoteNotFound:
             return None
         return target
+
+    def followable_translations(self, user: Any, note: Note) -> dict[str, str]:
+        """The note's translations entries this user may follow: one naming a note they may not read (or no
+        note at all) is left out, so that a hidden note's name never shows through a readable one."""
+        return {lang: other for lang, other in note.meta.translations.items()
+                if self.title_if_readable(user, other) is not None}
+
+    def raw_source(self, user: Any, slug: str) -> bytes:
+        """The note file as this user may see it: as stored, except that front matter entries naming what
+        they may not read are left out (the front matter is then written anew)."""
+        note = self.get_note(user, slug)
+        raw = self.store.read_bytes(slug)
+        translations = self.followable_translations(user, note)
+        if translations == note.meta.translations:
+            return raw
+        return dump_note(Note(slug, note.meta.copy(translations=translations), note.body)).encode("utf-8")
 
     def render(self, user: Any, note: Note) -> Rendered:
         key = note.slug + ":" + content_hash(note.body.encode("utf-8"))

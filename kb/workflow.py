@@ -12,9 +12,9 @@ from .model import Note, NoteMeta
 
 MESSAGE_MAX = 200
 REASON_MAX = 500
-_STATUS_RE = re.compile(r"^Status: (?:(draft|review|published) -> )?(draft|review|published)$", re.M)
-_REASON_RE = re.compile(r"^Personal-data-confirmed: (.*)$", re.M)
-_RESTORED_RE = re.compile(r"^Restored-from: ([0-9a-f]{7,40})$", re.M)
+_STATUS_RE = re.compile(r"Status: (?:(draft|review|published) -> )?(draft|review|published)")
+_REASON_RE = re.compile(r"Personal-data-confirmed: (.*)")
+_RESTORED_RE = re.compile(r"Restored-from: ([0-9a-f]{7,40})")
 _VERBS = {"published": "Publish", "review": "Submit for review", "draft": "Return to draft"}
 
 
@@ -134,12 +134,26 @@ def commit_message(slug: str, message: str, before: str | None, after: str, reas
     return summary + ("\n\n" + "\n".join(trailers) if trailers else "")
 
 
+def trailers(message: str) -> list[str]:
+    """The trailer block kb writes: the last paragraph after the one-line summary (as git interpret-trailers
+    reads it), never the summary itself; a block with a line that is not "Key: value" is no trailer block."""
+    _, _, rest = (message or "").partition("\n")
+    paragraphs = [p for p in rest.strip("\n").split("\n\n") if p.strip()]
+    if not paragraphs:
+        return []
+    lines = paragraphs[-1].strip("\n").split("\n")
+    return lines if all(re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*: .*", line) for line in lines) else []
+
+
 def parse_message(message: str) -> RevisionInfo:
-    """Read back what commit_message wrote (other commits give just their first line)."""
+    """Read back what commit_message wrote (other commits give just their first line). Status changes and
+    confirmations come from the trailers kb set, so a summary that imitates one is shown as plain text."""
     text = message or ""
-    status = _STATUS_RE.search(text)
-    reason = _REASON_RE.search(text)
-    restored = _RESTORED_RE.search(text)
+    status = reason = restored = None
+    for line in trailers(text):
+        status = status or _STATUS_RE.fullmatch(line)
+        reason = reason or _REASON_RE.fullmatch(line)
+        restored = restored or _RESTORED_RE.fullmatch(line)
     return RevisionInfo(summary=text.split("\n", 1)[0], status_from=status.group(1) if status else None,
                         status_to=status.group(2) if status else None,
                         personal_data_reason=reason.group(1) if reason else "",

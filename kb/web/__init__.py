@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import current_wiki, template_globals
-from . import audit, editor, feeds, manage, packs
+from . import audit, editor, feeds, manage, openapi, packs
 from .caching import init_caching
 from .security import KbLoginManager, init_security
 
@@ -43,6 +43,7 @@ def init_web(app: Flask) -> None:
 
     for bp in (notes.bp, browse.bp, search.bp, auth.bp, account.bp, admin.bp, api.bp, i18n.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(openapi.bp)  # /api/openapi.json describes the JSON API
     csrf.exempt(api.bp)  # bearer tokens need no CSRF token; cookie sessions on /api/ are checked in security.py
     errors.register(app)
     app.context_processor(template_globals)

@@ -23,7 +23,8 @@ def get_note(slug: str):
         "slug": note.slug,
         "meta": {"title": meta.title, "language": meta.language, "regions": meta.regions, "topics": meta.topics,
                  "audience": meta.audience, "visibility": meta.visibility, "status": meta.status,
-                 "summary": meta.summary, "authors": meta.authors, "translations": meta.translations},
+                 "summary": meta.summary, "authors": meta.authors,
+                 "translations": wiki.followable_translations(current_user, note)},
         "body": note.body,
         "html": wiki.render(current_user, note).html,
         "revision": note.revision,
@@ -71,15 +72,16 @@ def create_note():
     wiki = current_wiki()
     data, fields, body, problems = _write_request()
     meta = _meta(None, fields, problems)
-    slug = data.get("slug")
-    if slug is not None:
+    wanted = data.get("slug")
+    if wanted is not None:
         try:
-            slug = publish.check_new_slug(slug if isinstance(slug, str) else "")
+            wanted = publish.check_new_slug(wanted if isinstance(wanted, str) else "")
         except InvalidNote as exc:
             problems.extend(exc.problems)
     if problems:
         raise InvalidNote(problems)
-    slug = slug or publish.free_slug(wiki, meta.title)
+    # a name taken by a note the caller may not read is answered like a free one (see docs/security.md)
+    slug, _ = publish.new_name(wiki, current_user, meta.title, wanted or "")
     result = wiki.save(current_user, slug, meta, body or "", None, message=data.get("message", ""), create=True,
                        confirm_personal_data=data.get("confirm_personal_data", ""))
     record_save(result)
@@ -102,6 +104,10 @@ def update_note(slug: str):
     if not isinstance(base, str) or not base.strip():
         problems.append(("base_revision", "is required: the revision the change started from "
                                           "(GET /api/notes/<slug> gives it)"))
+    if isinstance(fields.get("translations"), dict):  # entries the caller was not shown are kept as they are
+        shown = wiki.followable_translations(current_user, current)
+        kept = {k: v for k, v in current.meta.translations.items() if k not in shown}
+        fields = {**fields, "translations": {**kept, **fields["translations"]}}
     meta = _meta(current.meta, fields, problems)
     if problems:
         raise InvalidNote(problems)

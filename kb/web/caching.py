@@ -1,10 +1,11 @@
 """Light and fast responses: gzip, validators with 304s, and long-lived static files with hashed URLs.
 
 * gzip: text responses over 1 KB are compressed when the client accepts gzip (``Vary: Accept-Encoding``).
-* Note pages get a weak ETag built *before* rendering from what the page shows: the note's bytes, the
-  content repository's head (other notes feed its backlinks and related list), the reader's access
-  context (session, role, regions, CSRF token) and the interface language; a match is answered with 304
-  without rendering. A reader who signs in, changes role or language never matches an older ETag.
+* Note pages get a weak ETag built *before* the page is rendered from what the page shows: the note's bytes
+  and revision, its body as rendered for this reader, the backlinks, related notes and translations this
+  reader may see, the reader's access context (session, role, regions, CSRF token) and the interface
+  language; a match is answered with 304 without rendering the page. A reader who signs in, changes role
+  or language never matches an older ETag; a save of a note the page does not show changes nothing.
 * Feeds and other documents that are the same for every reader are validated by the hash of their body.
 * ``url_for('static', …)`` adds ``?v=<sha1 of the file>``; a request whose ``v`` matches the file is
   served ``public, max-age=31536000, immutable``, so a changed file gets a new URL rather than a stale copy.
@@ -114,23 +115,40 @@ def _revalidate(response: Response, public: bool = False, max_age: int = 0) -> N
     response.vary.update(("Cookie", "Accept-Language"))
 
 
+def _hits_shown(hits) -> list[tuple]:
+    """What a list of notes on the page shows of each (not the score, which moves with the whole index)."""
+    return [(h.slug, h.title, h.language, list(h.regions), list(h.topics), list(h.audience), h.summary,
+             h.updated.isoformat() if h.updated else "") for h in hits]
+
+
 def _note_validator() -> tuple[str, dt.datetime | None] | None:
-    """(ETag, Last-Modified) of the note page asked for, when the reader may read it; else None."""
+    """(ETag, Last-Modified) of the note page asked for, when the reader may read it; else None.
+
+    Both are built from what the page shows this reader and nothing else: the note's bytes and its own
+    revision, the body as rendered for them (their wiki links' titles), the backlinks, related notes and
+    translations they may see, and the reader's context. Not the repository's head: a save of any note,
+    hidden ones included, must not change a page that does not show it.
+    """
     if request.endpoint not in CONDITIONAL_ENDPOINTS or request.method not in ("GET", "HEAD"):
         return None
     if "_flashes" in session:  # a pending message must be shown, not skipped by a 304
         return None
     wiki, slug = current_wiki(), (request.view_args or {}).get("slug", "")
     try:
-        note = wiki.get_note(current_user, slug)  # the policy decides before anything is revealed
+        view = wiki.view(current_user, slug)  # the policy decides before anything is revealed
         raw = wiki.store.read_bytes(slug)
     except KbError:
         return None  # the view answers with its 404
-    head = wiki.history.log(limit=1)
-    updated = max([d for d in (wiki.updated_of(note), head[0].date if head else None) if d], default=None)
+    g.kb_note_view = view  # the page shows exactly what was validated
+    shown = repr((view.rendered.html, view.rendered.toc, _hits_shown(view.backlinks), _hits_shown(view.related),
+                  sorted(view.translations.items()), view.newer_translations, view.can_edit,
+                  wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else ""))
+    dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related))]
+    updated = max([d for d in dates if d], default=None)
     if updated is not None:
         updated = min(updated, dt.datetime.now(dt.timezone.utc))
-    etag = make_etag("note", slug, content_hash(raw), head[0].id if head else "", reader_context())
+    etag = make_etag("note", slug, content_hash(raw), content_hash(shown.encode("utf-8", "surrogatepass")),
+                     reader_context())
     return etag, updated
 
 

@@ -86,8 +86,9 @@ def _try_save(form: Form, note: Note | None):
     wiki = current_wiki()
     try:
         meta = publish.new_meta(wiki.taxonomy, form.meta_fields(), note.meta if note else None)
-        if note is None:
-            slug = publish.check_new_slug(form.slug) if form.slug else publish.free_slug(wiki, meta.title)
+        taken = ""
+        if note is None:  # a name taken by a note the writer may not read is answered like a free one
+            slug, taken = publish.new_name(wiki, current_user, meta.title, form.slug)
         else:
             slug = note.slug
         result = wiki.save(current_user, slug, meta, form.body, form.base_revision or None, message=form.message,
@@ -117,6 +118,8 @@ def _try_save(form: Form, note: Note | None):
     if result.merged:
         flash(_("Saved. Someone else saved changes to this note after you opened it; yours were merged with "
                 "theirs and both are kept. Check the note below."))
+    if taken:
+        flash(_("The name %(taken)s was taken, so we used %(used)s.", taken=taken, used=result.slug))
     return redirect(url_for("notes.show", slug=result.slug), 303)
 
 

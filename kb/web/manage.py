@@ -66,7 +66,7 @@ def rename(slug: str):
     errors: list[str] = []
     if request.method == "POST":
         try:
-            publish.rename(wiki, current_user, slug, new_slug, request.form.get("base_revision") or None)
+            new_slug = publish.rename(wiki, current_user, slug, new_slug, request.form.get("base_revision") or None)
         except InvalidNote as exc:
             errors = [translate(m) for _, m in exc.problems]
         else:

@@ -1,7 +1,7 @@
 """Home page and note pages: read, raw source, history, one revision."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, g, render_template
 from flask_login import current_user
 
 from ..publish import note_at
@@ -26,15 +26,13 @@ def home():
 
 @bp.get("/notes/<slug>")
 def show(slug: str):
-    view = current_wiki().view(current_user, slug)
+    view = g.pop("kb_note_view", None) or current_wiki().view(current_user, slug)  # caching built it already
     return render_template("notes/show.html", view=view, note=view.note)
 
 
 @bp.get("/notes/<slug>/raw")
 def raw(slug: str):
-    wiki = current_wiki()
-    wiki.get_note(current_user, slug)
-    return Response(wiki.store.read_bytes(slug), mimetype="text/markdown; charset=utf-8")
+    return Response(current_wiki().raw_source(current_user, slug), mimetype="text/markdown; charset=utf-8")
 
 
 @bp.get("/notes/<slug>/history")

@@ -1,0 +1,186 @@
+"""The JSON API described: an OpenAPI 3.1 document, served at /api/openapi.json.
+
+Kept as data beside the routes it describes (api.py, search.py); tests/test_openapi.py checks that every
+/api/ route of the app is described, and fuzzes the API against this document on a live server.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+_SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 120}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_LANGUAGE = {"type": "string", "enum": ["en", "fr", "ar"]}
+_STATUS = {"type": "string", "enum": ["draft", "review", "published"]}
+_VISIBILITY = {"type": "string", "enum": ["public", "internal", "restricted"]}
+_DATE = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "The request could not be understood (e.g. a cookie session without its CSRF token).",
+            401: "Not signed in, or the bearer token is unknown, revoked or its account disabled.",
+            403: "The caller may not do that (e.g. publish in regions they do not answer for).",
+            404: "No note by that name that the caller may read (said alike for hidden and missing ones).",
+            405: "That method is not allowed here.",
+            409: "The base revision is stale (the note changed meanwhile), or the chosen name is taken by a "
+                 "note the caller may read.",
+            413: "The request is too large.",
+            422: "Some fields need attention: one entry per field in error.fields; or personal data needs "
+                 "a confirmation (error.personal_data).",
+            429: "Too many requests.",
+            503: "The content store cannot save right now; nothing was changed."}
+    return {str(s): _error(text[s]) for s in statuses}
+
+
+_META_PROPERTIES = {
+    "title": {"type": "string"}, "language": _LANGUAGE, "regions": _STRINGS, "topics": _STRINGS,
+    "audience": _STRINGS, "visibility": _VISIBILITY, "status": _STATUS, "summary": {"type": "string"},
+    "translations": {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "language -> note name; entries naming a note the caller may not read "
+                                    "are left out of answers, and kept as they are on an update"},
+}
+
+SPEC: dict = {
+    "openapi": "3.1.0",
+    "info": {"title": "kb JSON API", "version": "1",
+             "description": "Read, search, create and update notes. Authenticate with "
+                              "'Authorization: Bearer <token>' (kb token USERNAME), or a signed-in session "
+                              "(writes then need the X-CSRFToken header). Every error has one shape: "
+                              '{"error": {"status", "message", ...}}. What a caller may not read answers '
+                              "exactly like what does not exist."},
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object", "required": ["error"],
+                "properties": {"error": {
+                    "type": "object", "required": ["status", "message"],
+                    "properties": {
+                        "status": {"type": "integer"}, "message": {"type": "string"},
+                        "fields": {"type": "array", "items": {
+                            "type": "object", "required": ["field", "message"],
+                            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+                        "current_revision": {"type": ["string", "null"]},
+                        "personal_data": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["field", "line", "column", "kind", "text", "message"],
+                            "properties": {"field": {"type": "string"}, "line": {"type": "integer"},
+                                           "column": {"type": "integer"}, "kind": {"type": "string"},
+                                           "text": {"type": "string"}, "message": {"type": "string"}}}}}}}},
+            "Note": {
+                "type": "object", "required": ["slug", "meta", "body", "html", "revision", "updated"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "meta": {"type": "object",
+                             "required": ["title", "language", "regions", "topics", "audience", "visibility",
+                                          "status", "summary", "authors", "translations"],
+                             "properties": {**_META_PROPERTIES, "authors": _STRINGS}},
+                    "body": {"type": "string", "description": "Markdown"},
+                    "html": {"type": "string", "description": "the body rendered, sanitised"},
+                    "revision": {"type": ["string", "null"],
+                                 "description": "the base revision for an update"},
+                    "updated": _DATE}},
+            "Saved": {"type": "object", "required": ["slug", "revision"],
+                      "properties": {"slug": {"type": "string"}, "revision": {"type": "string"}}},
+            "MetaFields": {"type": "object", "properties": _META_PROPERTIES,
+                           "description": "front matter fields; authors, created and updated belong to kb"},
+            "Hit": {"type": "object",
+                    "required": ["slug", "title", "language", "regions", "topics", "snippet", "updated", "score"],
+                    "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
+                                   "language": {"type": "string"}, "regions": _STRINGS, "topics": _STRINGS,
+                                   "snippet": {"type": ["string", "null"], "description": "safe HTML"},
+                                   "updated": _DATE, "score": {"type": "number"}}},
+            "SearchResults": {
+                "type": "object",
+                "required": ["query", "total", "page", "per_page", "hits", "facets", "suggestion", "message"],
+                "properties": {
+                    "query": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
+                    "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+                    "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+                    "facets": {"type": "object", "additionalProperties": {
+                        "type": "object", "additionalProperties": {"type": "integer"}}},
+                    "suggestion": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}},
+        },
+    },
+    "security": [{}, {"bearer": []}],
+    "paths": {
+        "/api/notes/{slug}": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": _SLUG,
+                            "example": "psychological-first-aid-training-lebanon"}],
+            "get": {
+                "operationId": "getNote", "summary": "A note the caller may read, with its base revision.",
+                "responses": {"200": {"description": "The note.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Note"}}}},
+                    "301": {"description": "An old name of a renamed note: the new address."},
+                    **_errors(401, 404, 429)}},
+            "put": {
+                "operationId": "updateNote",
+                "summary": "Update a note from the revision the change started from; fields left out stay.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["base_revision"],
+                    "properties": {"base_revision": {"type": "string"},
+                                   "meta": {"$ref": "#/components/schemas/MetaFields"},
+                                   "body": {"type": "string"}, "message": {"type": "string"},
+                                   "confirm_personal_data": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "Saved.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Saved"}}}},
+                    **_errors(400, 401, 403, 404, 409, 413, 422, 429, 503)}},
+        },
+        "/api/notes": {
+            "post": {
+                "operationId": "createNote",
+                "summary": "Create a note (a draft unless the status says otherwise). The name comes from "
+                           "the title unless one is chosen; a name taken by a note the caller may not read "
+                           "is answered like a free one, and the note is saved under the next free name "
+                           "(name-2, ...), given back in slug and Location.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["meta"],
+                    "properties": {"slug": _SLUG, "meta": {"$ref": "#/components/schemas/MetaFields"},
+                                   "body": {"type": "string"}, "message": {"type": "string"},
+                                   "confirm_personal_data": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "Created.",
+                                      "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Saved"}}}},
+                              **_errors(400, 401, 403, 409, 413, 422, 429, 503)}},
+        },
+        "/api/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Search the notes the caller may read; the same parameters as /search. Unknown "
+                           "filter values are dropped, not errors.",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 150},
+                     "description": "the words to find; kb searches up to 2,000 characters, but the "
+                                    "server refuses a request line over 4 KB (400, not JSON)"},
+                    *({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 30},
+                       "description": "one value, or several separated by commas"}
+                      for name in ("region", "country", "topic", "audience", "lang")),
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["relevance", "newest"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": {"description": "Results.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+                    **_errors(401, 429)}},
+        },
+        "/api/openapi.json": {
+            "get": {"operationId": "openapi", "summary": "This document.",
+                    "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {
+                        "schema": {"type": "object"}}}}, **_errors(401)}},
+        },
+    },
+}
+
+
+@bp.get("/api/openapi.json")
+def document():
+    return jsonify(SPEC)
