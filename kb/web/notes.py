@@ -32,9 +32,7 @@ def show(slug: str):
 
 @bp.get("/notes/<slug>/raw")
 def raw(slug: str):
-    wiki = current_wiki()
-    wiki.get_note(current_user, slug)
-    return Response(wiki.store.read_bytes(slug), mimetype="text/markdown; charset=utf-8")
+    return Response(current_wiki().raw_source(current_user, slug), mimetype="text/markdown; charset=utf-8")
 
 
 @bp.get("/notes/<slug>/history")
