@@ -68,7 +68,8 @@ class _Entry:
     wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
     links: tuple[str, ...]
     placeholder: re.Pattern | None = None  # matches this entry's placeholders
-    note_hrefs: bool = False  # has Markdown or HTML links to a note page, checked per reader too
+    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, inner HTML) in ``html``
+    note_links: tuple[tuple[int, int, str, str], ...] = ()
     source: str | None = None  # a body shown as preformatted text: masked per reader, then escaped
 
 
@@ -214,18 +215,16 @@ class Renderer:
                 return f'<a class="wikilink missing">{html.escape(label or missing)}</a>'
             return f'<a class="wikilink" href="{base}{slug}">{html.escape(label or title)}</a>'
 
-        def note_href(m: re.Match) -> str:
-            href = _HREF_RE.search(m.group(1))
-            slug = self._note_slug(href.group(1)) if href else None
-            if slug is None or title_of(slug) is not None:
-                return m.group(0)
-            return f'<a class="wikilink missing">{m.group(2)}</a>'  # the writer's text, not the target
-
         body_html = entry.html
         if entry.source is not None:
             body_html = f"<pre>{html.escape(self.mask_links(entry.source, lambda s: title_of(s) is not None))}</pre>"
-        if entry.note_hrefs:
-            body_html = _ANCHOR_RE.sub(note_href, body_html)
+        if entry.note_links:
+            parts, pos = [], 0
+            for start, end, slug, inner in entry.note_links:
+                if title_of(slug) is None:  # keep the writer's text, drop the target
+                    parts += [body_html[pos:start], f'<a class="wikilink missing">{inner}</a>']
+                    pos = end
+            body_html = "".join(parts) + body_html[pos:] if parts else body_html
         if entry.placeholder is not None:
             body_html = entry.placeholder.sub(link, body_html)
         return Rendered(html=body_html, toc=entry.toc, links=list(entry.links))
@@ -334,10 +333,17 @@ class Renderer:
         found = tuple(wikilinks.found)
         placeholder = _placeholder_re(nonce) if found else None
         order = [int(m.group(1)) for m in placeholder.finditer(body_html)] if found else []
-        note_hrefs = any(self._note_slug(h.group(1)) for a in _ANCHOR_RE.finditer(body_html)
-                         for h in [_HREF_RE.search(a.group(1))] if h)
         return _Entry(body_html, toc, nonce, found, tuple(_unique(found[i][0] for i in order)), placeholder,
-                      note_hrefs)
+                      self._note_links(body_html))
+
+    def _note_links(self, body_html: str) -> tuple[tuple[int, int, str, str], ...]:
+        found = []
+        for a in _ANCHOR_RE.finditer(body_html):
+            href = _HREF_RE.search(a.group(1))
+            slug = self._note_slug(href.group(1)) if href else None
+            if slug:
+                found.append((a.start(), a.end(), slug, a.group(2)))
+        return tuple(found)
 
 
     def _as_text(self, text: str, nonce: str) -> _Entry:

@@ -569,3 +569,18 @@ def test_images_load_only_over_https_or_from_kb_like_the_csp_allows():
                     lambda s: None).html
     assert 'src="http://plain.example/a.png"' not in html
     assert 'src="https://tls.example/b.png"' in html and 'src="/static/c.png"' in html
+
+
+# --- the source as readers who may not edit the note see it ------------------------------------
+
+def test_mask_links_hides_the_names_of_notes_the_reader_may_not_open():
+    source = ("See [[Secret Plan]], [[secret-plan|the plan]] and [[child-protection]].\n\n"
+              '[a](/notes/secret-plan "t") [b](<secret-plan>) [c](../notes/secret-plan#x) [d][r]\n\n'
+              "[r]: /notes/secret-plan\n\n<a href='/notes/secret-plan'>e</a> https://kb.example/notes/secret-plan\n\n"
+              "[f](/notes/child-protection) [g](https://example.org/guide)\n")
+    masked = Renderer().mask_links(source, lambda slug: slug != "secret-plan")
+    assert "secret" not in masked.lower()
+    assert "See [[\u2026]], [[\u2026|the plan]] and [[child-protection]]." in masked
+    assert "[f](/notes/child-protection) [g](https://example.org/guide)" in masked  # readable: untouched
+    assert masked.count("\u2026") == 8
+    assert Renderer().mask_links(source, lambda slug: True) == source
