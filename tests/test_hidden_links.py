@@ -7,12 +7,16 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import replace
 
 import pytest
 
+from kb import create_app
+from kb.indexing import build_doc
 from kb.model import NoteMeta
+from kb.search import SearchQuery
 
-from .conftest import ACCOUNTS, csrf_token, login
+from .conftest import ACCOUNTS, csrf_token, login, site_config
 
 HIDDEN = "qorvane-shelter-protocol"  # the restricted note: its slug words and title words must never show
 HIDDEN_TITLE = "Velmorah safe houses near the border"
@@ -148,3 +152,26 @@ def test_search_never_matches_a_note_on_the_names_it_links_to(app, wiki):
         hits = reader(app, username).get("/api/search?q=qorvane").get_json()["hits"]
         assert PUBLIC not in [h["slug"] for h in hits] and TWIN not in [h["slug"] for h in hits]
     assert [h.slug for h in wiki.index.backlinks(HIDDEN, None)] == [PUBLIC]  # backlinks still known
+
+
+def test_an_index_built_with_the_old_plain_text_is_rebuilt_at_start(app, wiki, site):
+    note = wiki.get_note(ADMIN, PUBLIC)
+    doc = build_doc(note, wiki.store.read_bytes(PUBLIC), wiki.taxonomy, wiki.renderer)
+    wiki.index.upsert([replace(doc, text=doc.text + " " + HIDDEN)])  # what the old plain text indexed
+    assert PUBLIC in [h.slug for h in wiki.search(None, _query("qorvane")).hits]
+    live = wiki.index.files.pointer()[0]
+    (live / "KB_VERSION").write_text("kb-search-2\n", encoding="ascii")  # an index of the previous version
+    wiki.close()
+    restarted = create_app(site_config(site))
+    try:
+        again = restarted.extensions["kb.wiki"]
+        assert again.index.files.version(again.index.files.pointer()[0]) != "kb-search-2"
+        assert again.search(None, _query("qorvane")).hits == []
+        assert PUBLIC in [h.slug for h in again.search(None, _query("brindlewick")).hits]
+    finally:
+        restarted.extensions["kb.wiki"].close()
+        restarted.extensions["kb.users"].dispose()
+
+
+def _query(text: str) -> SearchQuery:
+    return SearchQuery(q=text)
