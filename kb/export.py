@@ -34,7 +34,7 @@ from .model import Note
 from .search import SearchQuery
 from .store import content_hash
 from .taxonomy import LANGUAGES, Place
-from .wiki import Wiki
+from .wiki import Wiki, missing_link_text
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE.parent / "templates" / "export"
@@ -44,7 +44,7 @@ ASSETS = ("kb.css", "offline-search.js")
 MAX_NOTES = 2000
 RTL = {"ar"}
 _AR_ARTICLES = ("وال", "بال", "كال", "فال", "ال", "لل")  # as offline-search.js strips them
-_WIKILINK = re.compile(r'<a class="wikilink( missing)?" href="/notes/([a-z0-9-]+)"(?: rel="nofollow")?>')
+_WIKILINK = re.compile(r'<a class="wikilink" href="/notes/([a-z0-9-]+)">')  # to an included note
 _NOTE_HREF = re.compile(r'(\s(?:href|src)=")/notes/([a-z0-9-]+)(?=["#])')
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src)=")/(?!/)')
 
@@ -131,14 +131,10 @@ def search_tokens(text: str) -> list[str]:
 def _body_html(wiki: Wiki, note: Note, titles: dict[str, str], base_url: str | None) -> tuple[str, str]:
     """The note's sanitised HTML and TOC, links rewritten for the pack; ``titles`` are the included notes."""
     key = note.slug + ":" + content_hash(note.body.encode("utf-8"))  # shares the wiki's render cache
-    rendered = wiki.renderer.render(note.body, titles.get, cache_key=key)  # others: missing
-
-    def wikilink(m: re.Match) -> str:
-        if m.group(1):
-            return '<a class="wikilink missing">'  # not in the pack: no link to follow
-        return f'<a class="wikilink" href="{m.group(2)}.html">'
-
-    html = _WIKILINK.sub(wikilink, rendered.html)
+    # notes left out of the pack are shown as missing (no link to follow, no name), as on the site
+    rendered = wiki.renderer.render(note.body, titles.get, cache_key=key,
+                                    missing=missing_link_text(note.meta.language))
+    html = _WIKILINK.sub(lambda m: f'<a class="wikilink" href="{m.group(1)}.html">', rendered.html)
     html = _NOTE_HREF.sub(lambda m: m.group(1) + (f"{m.group(2)}.html" if m.group(2) in titles
                                                   else f"/notes/{m.group(2)}"), html)
     if base_url:

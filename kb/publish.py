@@ -159,7 +159,9 @@ def compare(wiki: Wiki, user: Any, slug: str, old_rev: str | None, new_rev: str 
         i = ids.index(new_id)
         old_id = ids[i + 1] if i + 1 < len(ids) else new_id
     old, new = note_at(wiki, user, slug, old_id), note_at(wiki, user, slug, new_id)
-    return Comparison(slug, old, new, old_id, new_id, worddiff.diff_html(readable(old), readable(new)))
+    current = wiki.get_note(user, slug)
+    shown = [wiki.source_for(user, current, readable(n)) for n in (old, new)]  # hidden link targets masked
+    return Comparison(slug, old, new, old_id, new_id, worddiff.diff_html(*shown))
 
 
 def readable(note: Note) -> str:

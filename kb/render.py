@@ -16,7 +16,7 @@ import xml.etree.ElementTree as etree
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import bleach
 import markdown
@@ -45,6 +45,9 @@ _CLASSES = {"a": {"footnote-ref", "footnote-backref"}, "div": {"footnote", "toc"
 _DIR_TAGS = {"p", "div", "span", "blockquote", "li", "td", "th"}
 _ID_RE = {"h": re.compile(r"h-[\w-]*"), "li": re.compile(r"fn:[\w.:-]+"), "sup": re.compile(r"fnref\d*:[\w.:-]+")}
 
+# What a link to a note the reader may not open says when the writer gave no label (callers translate it).
+MISSING_LINK_TEXT = "unavailable note"
+
 # C0 controls other than tab/newline/carriage return: invalid in HTML, and \x02/\x03 are Markdown's stash.
 _CONTROLS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -65,6 +68,9 @@ class _Entry:
     wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
     links: tuple[str, ...]
     placeholder: re.Pattern | None = None  # matches this entry's placeholders
+    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, inner HTML) in ``html``
+    note_links: tuple[tuple[int, int, str, str], ...] = ()
+    source: str | None = None  # a body shown as preformatted text: masked per reader, then escaped
 
 
 _IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
@@ -147,7 +153,9 @@ class _WikiLinks(InlineProcessor):
         if not slug:
             return None, None, None
         el = etree.Element("a", title=f"wl-{self.nonce}-{len(self.found)}")
-        el.text = AtomicString(label or written)  # keeps heading ids stable and readable
+        # the label only: a heading id or table of contents built from this text is the same for every
+        # reader, so it must never hold the target's name (resolved per reader after the cache)
+        el.text = AtomicString(label or "")
         self.found.append((slug, label, written))
         return el, m.start(0), m.end(0)
 
@@ -184,26 +192,89 @@ class Renderer:
         self._cache: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def render(self, body: str, resolve: Callable[[str], str | None], cache_key: str | None = None) -> Rendered:
-        """Safe HTML, TOC and link targets; resolve(slug) gives a title the reader may see, else None."""
+    def render(self, body: str, resolve: Callable[[str], str | None], cache_key: str | None = None,
+               missing: str = MISSING_LINK_TEXT) -> Rendered:
+        """Safe HTML, TOC and link targets; resolve(slug) gives a title the reader may see, else None.
+
+        A link to a note the reader may not open looks exactly like a link to no note: no href, no name
+        of the target, only the writer's label or ``missing`` (a neutral text, translated by the caller).
+        """
         entry = self._entry(body, cache_key)
         titles: dict[str, str | None] = {}
         base = html.escape(self.link_base)
 
-        def link(m: re.Match) -> str:
-            slug, label, written = entry.wikilinks[int(m.group(1))]
+        def title_of(slug: str) -> str | None:
             if slug not in titles:
                 titles[slug] = resolve(slug)
-            title = titles[slug]
-            if title is None:  # missing or not readable: the same bytes either way
-                return (f'<a class="wikilink missing" href="{base}{slug}" rel="nofollow">'
-                        f"{html.escape(label or written)}</a>")
+            return titles[slug]
+
+        def link(m: re.Match) -> str:
+            slug, label, _written = entry.wikilinks[int(m.group(1))]
+            title = title_of(slug)
+            if title is None:  # missing or not readable: the same bytes either way, and no name
+                return f'<a class="wikilink missing">{html.escape(label or missing)}</a>'
             return f'<a class="wikilink" href="{base}{slug}">{html.escape(label or title)}</a>'
 
         body_html = entry.html
+        if entry.source is not None:
+            body_html = f"<pre>{html.escape(self.mask_links(entry.source, lambda s: title_of(s) is not None))}</pre>"
+        if entry.note_links:
+            parts, pos = [], 0
+            for start, end, slug, inner in entry.note_links:
+                if title_of(slug) is None:  # keep the writer's text, drop the target
+                    parts += [body_html[pos:start], f'<a class="wikilink missing">{inner}</a>']
+                    pos = end
+            body_html = "".join(parts) + body_html[pos:] if parts else body_html
         if entry.placeholder is not None:
             body_html = entry.placeholder.sub(link, body_html)
         return Rendered(html=body_html, toc=entry.toc, links=list(entry.links))
+
+    def _note_slug(self, href: str) -> str | None:
+        """The note a sanitised href leads to from a note page (relative links too), else None."""
+        url = html.unescape(href)
+        if not url or url.startswith("#") or _scheme(url) != "" or _is_external(url):
+            return None
+        try:
+            path = urlsplit(urljoin(self.link_base + "_", url.strip())).path
+        except ValueError:
+            return None
+        if not path.startswith(self.link_base):
+            return None
+        return slugify(unquote(path[len(self.link_base):].split("/", 1)[0])) or None
+
+    def mask_links(self, source: str, readable: Callable[[str], bool]) -> str:
+        """Markdown source with the names of linked notes the reader may not open replaced by an ellipsis.
+
+        ``[[slug]]`` becomes ``[[…]]``, ``[[slug|label]]`` keeps its label, and note URLs (``/notes/slug``,
+        relative link destinations, href/src values) lose the slug; for readers who may not edit the note.
+        """
+        seen: dict[str, bool] = {}
+
+        def hidden(slug: str | None) -> bool:
+            if not slug:
+                return False
+            if slug not in seen:
+                seen[slug] = not readable(slug)
+            return seen[slug]
+
+        def wiki(m: re.Match) -> str:
+            if not hidden(slugify(html.unescape(m.group(1)).strip())):
+                return m.group(0)
+            return "[[\u2026" + ("" if m.group(2) is None else "|" + m.group(2)) + "]]"
+
+        def destination(m: re.Match) -> str:
+            url = m.group(2)
+            if url.startswith("<") and url.endswith(">"):
+                url = url[1:-1]
+            return m.group(1) + "\u2026" if hidden(self._note_slug(url)) else m.group(0)
+
+        def note_path(m: re.Match) -> str:
+            return m.group(1) + "\u2026" if hidden(slugify(unquote(m.group(2)))) else m.group(0)
+
+        text = WIKILINK_RE.sub(wiki, source)
+        text = _SOURCE_DESTINATION_RE.sub(destination, text)
+        base = re.escape(self.link_base)
+        return re.sub(r"(" + base + r")([^\s/?#()\[\]<>\"'|]+)", note_path, text)
 
     def links(self, body: str) -> list[str]:
         """Wiki-link targets in order of first appearance, skipping fenced code and code spans."""
@@ -262,16 +333,32 @@ class Renderer:
         found = tuple(wikilinks.found)
         placeholder = _placeholder_re(nonce) if found else None
         order = [int(m.group(1)) for m in placeholder.finditer(body_html)] if found else []
-        return _Entry(body_html, toc, nonce, found, tuple(_unique(found[i][0] for i in order)), placeholder)
+        return _Entry(body_html, toc, nonce, found, tuple(_unique(found[i][0] for i in order)), placeholder,
+                      self._note_links(body_html))
+
+    def _note_links(self, body_html: str) -> tuple[tuple[int, int, str, str], ...]:
+        found = []
+        for a in _ANCHOR_RE.finditer(body_html):
+            href = _HREF_RE.search(a.group(1))
+            slug = self._note_slug(href.group(1)) if href else None
+            if slug:
+                found.append((a.start(), a.end(), slug, a.group(2)))
+        return tuple(found)
 
 
     def _as_text(self, text: str, nonce: str) -> _Entry:
-        return _Entry(f"<pre>{html.escape(text)}</pre>", "", nonce, (), tuple(self.links(text)))
+        return _Entry("", "", nonce, (), tuple(self.links(text)), source=text)
 
 
 def _placeholder_re(nonce: str) -> re.Pattern:
     return re.compile(r'<a [^>]*?title="wl-' + nonce + r'-(\d+)"[^>]*>[^<]*</a>')
 
+
+# Sanitised anchors (they never nest) and their href; a link destination or href/src value in source.
+_ANCHOR_RE = re.compile(r'<a((?:\s[^\s="<>]+(?:="[^"]*")?)*)>(.*?)</a>', re.S)  # bleach quotes with "
+_HREF_RE = re.compile(r'(?:^|\s)href="([^"]*)"')
+_SOURCE_DESTINATION_RE = re.compile(
+    r"(\]\(\s*|^[ \t]*\[[^\]\n]+\]:[ \t]*|\b(?:href|src)\s*=\s*[\"']?)(<[^>\n]*>|[^\s)\"'<>]+)", re.M | re.I)
 
 # Python-Markdown's fenced blocks start at a line start and need the same fence to close.
 _FENCE_RE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?(?<=\n)\1[ \t]*$", re.M | re.S)
@@ -284,7 +371,7 @@ _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"</?[a-zA-Z][^>]*>", " ", 0),                                 # tags
     (r"^[ \t]*\[(?!\^)[^\]\n]+\]:[ \t]*\S+.*$", " ", re.M),         # reference definitions
     (r"\[\^[^\]\n]+\]:?", "", 0),                                  # footnote markers
-    (WIKILINK_RE.pattern, lambda m: m.group(2) or m.group(1), 0),
+    (WIKILINK_RE.pattern, lambda m: m.group(2) or " ", 0),  # the label only: never the target's name
     (r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])", r"\1", 0),  # links, images -> their text
     (r"^[ \t]*(?:#{1,6}[ \t]|>[ >\t]*|(?:[-*+]|\d{1,9}[.)])[ \t]+)", " ", re.M),  # block markers
     (r"^[ \t]*[-=*_|: \t]{3,}$", " ", re.M),                        # rules, underlines, table rules

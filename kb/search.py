@@ -96,8 +96,9 @@ MERGE_DOCS = 100  # segments smaller than this are merged whatever their neighbo
 REBUILD_POOL_MB = 512  # whoosh's estimate; the process grows by about as much during a rebuild
 SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
 REPAIR_EVERY = 30.0  # seconds between two background refills of an index found damaged while serving
-# Bump when analysis or schema change: generations carry it, and ensure() replaces an older one.
-INDEX_VERSION = "kb-search-2"
+# Bump when analysis, schema or the indexed text change: generations carry it, and ensure() replaces an
+# older one (3: plain text keeps only the label of a wiki link, never the name of the linked note).
+INDEX_VERSION = "kb-search-3"
 PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
 # on two-word queries it cost a third more time for no gain)
 

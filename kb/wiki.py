@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from babel.support import Translations
 
 from . import access, notemerge, workflow
 from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied,
@@ -20,10 +23,20 @@ from .redirects import Redirects
 from .render import Rendered, Renderer
 from .search import Hit, SearchIndex, SearchQuery, SearchResults
 from .store import Store, content_hash
-from .taxonomy import Taxonomy
+from .taxonomy import LANGUAGES, Taxonomy
 from .workflow import SaveResult
 
 log = logging.getLogger(__name__)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+@functools.lru_cache(maxsize=8)
+def missing_link_text(language: str) -> str:
+    """What a link to a note the reader may not open says (no label written), in the note's language."""
+    language = language if language in LANGUAGES else "en"
+    return Translations.load(str(TRANSLATIONS), [language], "messages").gettext("unavailable note")
+
+
 CONFLICT_MARKS = ("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
                   "them and remove the mark lines")
 
@@ -148,19 +161,35 @@ class Wiki:
         return {lang: other for lang, other in note.meta.translations.items()
                 if self.title_if_readable(user, other) is not None}
 
+    def render(self, user: Any, note: Note) -> Rendered:
+        """The note's body for this user: links to notes they may not open look like links to no note."""
+        key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
+        return self.renderer.render(note.body, lambda s: self.title_if_readable(user, s), cache_key=key,
+                                    missing=missing_link_text(note.meta.language))
+
+    def render_body(self, user: Any, body: str, language: str) -> Rendered:
+        """A body not saved yet (the editor's preview), rendered for this user as ``render`` does."""
+        return self.renderer.render(body, lambda s: self.title_if_readable(user, s),
+                                    missing=missing_link_text(language))
+
+    def source_for(self, user: Any, note: Note, text: str) -> str:
+        """Text from a note's source (its body, the file) as this user may see it: exact for those who may
+        edit the note, who need every link to save it; for others the names of linked notes they may not
+        open are masked (``[[…|label]]``)."""
+        if self.can_edit(user, note):
+            return text
+        return self.renderer.mask_links(text, lambda s: self.title_if_readable(user, s) is not None)
+
     def raw_source(self, user: Any, slug: str) -> bytes:
-        """The note file as this user may see it: as stored, except that front matter entries naming what
-        they may not read are left out (the front matter is then written anew)."""
+        """The note's file (front matter and body) for /raw, as ``source_for`` lets this user see it."""
         note = self.get_note(user, slug)
         raw = self.store.read_bytes(slug)
-        translations = self.followable_translations(user, note)
-        if translations == note.meta.translations:
+        translations = self.followable_translations(user, note)  # entries naming what they may not read go
+        if translations != note.meta.translations:
+            raw = dump_note(Note(slug, note.meta.copy(translations=translations), note.body)).encode("utf-8")
+        if self.can_edit(user, note):
             return raw
-        return dump_note(Note(slug, note.meta.copy(translations=translations), note.body)).encode("utf-8")
-
-    def render(self, user: Any, note: Note) -> Rendered:
-        key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
-        return self.renderer.render(note.body, lambda s: self.title_if_readable(user, s), cache_key=key)
+        return self.source_for(user, note, raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
     def updated_of(self, note: Note) -> dt.datetime | None:
         if note.meta.updated:

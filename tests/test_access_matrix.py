@@ -72,7 +72,7 @@ NOTES: dict[str, N] = {  # newest first: "updated" dates follow this order
 ORDER = list(NOTES)  # newest first
 GHOST = "mx-no-such-note"  # what a note that does not exist looks like, to compare hidden notes against
 RENAMED = "mx-old-name"  # an old name of mx-rst-north (content/.redirects.yml)
-MENTIONED = {"mx-rst-north", "mx-rst-sahel"}  # named in a public note's text, so their slugs may show
+MENTIONED = {"mx-rst-north"}  # named in a public note's translations (front matter), so its slug may show
 EXTRA_SECRETS = {"mx-rst-north": "velquart"}  # a hidden word one letter from a public one ("velquard")
 COMMON = ("Community protection committees agree referral pathways with local authorities, keep case files "
           "safe and meet monthly; lanternfish is the word every matrix note shares.")
@@ -500,24 +500,25 @@ def test_related_notes_are_readable_ones(matrix, role):
     assert len(related) == min(5, len(same_language))
 
 
-def wikilink(html: str, slug: str) -> list[str]:
-    return re.findall(rf'<a class="wikilink[^"]*" href="/notes/{slug}"[^>]*>[^<]*</a>', html)
+def wikilinks(html: str) -> list[str]:
+    body = re.search(r'<div class="body">.*?</div>', html, re.S).group(0)
+    return re.findall(r'<a class="wikilink[^"]*"[^>]*>[^<]*</a>', body)
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_wiki_links_to_hidden_notes_look_missing(matrix, role):
-    html = matrix.readers[role].get("/notes/mx-pub-horn").get_data(as_text=True)
-    body = re.search(r'<div class="body">.*?</div>', html, re.S).group(0)
-    for target, ghost in (("mx-rst-north", "mx-no-such-note"), ("mx-rst-sahel", "mx-no-such-other")):
-        links = wikilink(body, target)
-        assert len(links) == 1
+    """Body order: [[mx-rst-north]], [[mx-no-such-note]], then each with the label "the partner protocol"."""
+    links = wikilinks(matrix.readers[role].get("/notes/mx-pub-horn").get_data(as_text=True))
+    assert len(links) == 4
+    for target, link, missing in zip(("mx-rst-north", "mx-rst-sahel"), links[::2], links[1::2]):
+        assert missing in ('<a class="wikilink missing">unavailable note</a>',
+                           '<a class="wikilink missing">the partner protocol</a>')  # no name, no href
         if role in NOTES[target].readers:
-            assert links[0].startswith('<a class="wikilink" href')
+            assert link.startswith(f'<a class="wikilink" href="/notes/{target}">')
             if target == "mx-rst-north":  # no label written: the title shows
-                assert NOTES[target].secret in links[0].casefold()
+                assert NOTES[target].secret in link.casefold()
         else:
-            assert links[0].replace(target, "X") == wikilink(body, ghost)[0].replace(ghost, "X")
-            assert 'class="wikilink missing"' in links[0]
+            assert link == missing  # the very same bytes as a link to no note
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -268,7 +268,8 @@ def test_external_links_get_nofollow_noopener_and_user_rel_is_replaced():
 
 
 def test_relative_anchor_and_mailto_links_are_kept_without_rel():
-    html = render("[n](/notes/other) [up](../x) [here](#h-top) [mail](mailto:focal@example.org)").html
+    html = render("[n](/notes/other) [up](../x) [here](#h-top) [mail](mailto:focal@example.org)",
+                  lambda slug: "Other note" if slug == "other" else None).html
     anchors = [a for t, a in parse(html) if t == "a"]
     assert [a["href"] for a in anchors] == ["/notes/other", "../x", "#h-top", "mailto:focal@example.org"]
     assert all("rel" not in a for a in anchors)
@@ -308,10 +309,16 @@ def test_wikilink_label_wins_over_title():
     assert '<a class="wikilink" href="/notes/child-protection">the CP note</a>' in html
 
 
-def test_missing_wikilink_is_marked_and_shows_what_was_written():
+def test_missing_wikilink_is_marked_and_never_names_its_target():
     html = render("See [[No Such Note]] and [[gone|the old page]].", everyone).html
-    assert '<a class="wikilink missing" href="/notes/no-such-note" rel="nofollow">No Such Note</a>' in html
-    assert '<a class="wikilink missing" href="/notes/gone" rel="nofollow">the old page</a>' in html
+    assert '<a class="wikilink missing">unavailable note</a>' in html  # no label: a neutral text
+    assert '<a class="wikilink missing">the old page</a>' in html  # the writer's own words stay
+    assert "no-such-note" not in html.lower().replace(" ", "-") and "gone" not in html
+
+
+def test_missing_text_is_given_by_the_caller():
+    html = Renderer().render("[[nope]] [[nope|label]]", lambda slug: None, missing="note indisponible").html
+    assert html == '<p><a class="wikilink missing">note indisponible</a> <a class="wikilink missing">label</a></p>'
 
 
 def test_hidden_and_nonexistent_targets_render_identically():
@@ -319,8 +326,26 @@ def test_hidden_and_nonexistent_targets_render_identically():
     hidden = render(body, outsider).html
     nonexistent = render(body, lambda slug: None).html
     assert hidden == nonexistent
-    assert "Secret relocation plan" not in hidden
+    assert "Secret relocation plan" not in hidden and "secret" not in hidden.lower()
     assert "Secret relocation plan" in render(body, everyone).html
+
+
+@pytest.mark.parametrize("body", [f"Read {link} now." for link in (
+    "[the plan](/notes/secret-plan)", '[the plan](/notes/secret-plan "Secret plan")',
+    "[the plan](/notes/Secret-Plan#part)", "[the plan](/notes/secret%2Dplan/history)", "[the plan](secret-plan)",
+    "[the plan](../notes/secret-plan)", '<a title="x>y" href="/notes/secret-plan">the plan</a>')]
+    + ["Read [the plan][p] now.\n\n[p]: /notes/secret-plan"])
+def test_markdown_links_to_hidden_notes_keep_their_text_and_lose_the_target(body):
+    hidden = render(body, outsider).html
+    assert hidden == render("Read [the plan](/notes/no-such-note) now.", outsider).html
+    assert hidden == '<p>Read <a class="wikilink missing">the plan</a> now.</p>'
+    assert "href" in render(body, everyone).html  # readable: the link stays as written
+
+
+def test_links_that_do_not_lead_to_a_note_page_are_untouched():
+    body = "[a](/static/x.png) [b](https://example.org/notes/secret-plan) [c](#h-x) [d](/notes/) [e](?q=1)"
+    assert render(body, outsider).html == render(body, everyone).html
+    assert "wikilink" not in render(body, outsider).html
 
 
 def test_link_base_is_configurable():
@@ -329,11 +354,14 @@ def test_link_base_is_configurable():
 
 
 def test_wikilinks_in_headings_tables_and_footnotes():
-    rendered = render("## See [[Child Protection]]\n\n## Two\n\n| a |\n|---|\n| [[secret-plan]] |\n\n"
-                      "x[^1]\n\n[^1]: From [[footnote-target]].", everyone)
-    assert [a["id"] for t, a in parse(rendered.html) if t == "h2"] == ["h-see-child-protection", "h-two"]
+    rendered = render("## See [[Child Protection]]\n\n## Two [[secret-plan|the plan]]\n\n| a |\n|---|\n"
+                      "| [[secret-plan]] |\n\nx[^1]\n\n[^1]: From [[footnote-target]].", everyone)
+    # ids and the table of contents are the same for every reader: the label only, never the target
+    assert [a["id"] for t, a in parse(rendered.html) if t == "h2"] == ["h-see", "h-two-the-plan"]
     assert rendered.links == ["child-protection", "secret-plan", "footnote-target"]
-    assert "Child Protection" in rendered.toc and "wikilink" not in rendered.toc
+    assert "the plan" in rendered.toc and "wikilink" not in rendered.toc
+    assert "Child" not in rendered.toc and "secret" not in rendered.toc
+    assert "Child protection &amp; case management</a></h2>" in rendered.html
 
 
 def test_not_a_wikilink():
@@ -363,7 +391,7 @@ def test_cache_runs_markdown_once_and_resolves_per_reader():
     second = renderer.render(body, outsider, cache_key="rev1:note")
     assert renderer.markdown_runs == 1
     assert "Secret relocation plan" in first.html and "Secret relocation plan" not in second.html
-    assert 'class="wikilink missing" href="/notes/secret-plan"' in second.html
+    assert '<a class="wikilink missing">unavailable note</a>' in second.html and "secret-plan" not in second.html
     assert first.links == second.links == ["secret-plan", "child-protection"]
 
 
@@ -479,9 +507,11 @@ def test_an_unexpected_renderer_error_falls_back_to_text(monkeypatch, caplog):
         raise ValueError("a bug in an extension")
 
     monkeypatch.setattr("markdown.Markdown.convert", broken)
-    rendered = render("*x* <script>alert(1)</script> [[linked-note]]")
+    rendered = render("*x* <script>alert(1)</script> [[linked-note]]", lambda slug: "Linked")
     assert rendered.html == "<pre>*x* &lt;script&gt;alert(1)&lt;/script&gt; [[linked-note]]</pre>"
     assert rendered.links == ["linked-note"] and "a bug in an extension" in caplog.text
+    # the source shown as text still never names a note the reader may not open
+    assert render("[[linked-note|x]] [y](/notes/linked-note)").html == "<pre>[[\u2026|x]] [y](\u2026)</pre>"
 
 
 def test_deep_quotes_do_not_raise():
@@ -499,11 +529,12 @@ def test_plain_text_is_readable():
             "<div class=\"x\">raw <b>html</b></div><script>var secret = 1;</script><!-- hidden -->\n\n"
             "```python\nprint('code kept')\n```")
     text = Renderer().plain_text(body)
-    for words in ("Title Intro with bold, em, code, a link and an image, the CP note and Other Note.",
+    for words in ("Title Intro with bold, em, code, a link and an image, the CP note and .",
                   "quoted item one item two", "a b c d", "Tom & Jerry <3 The footnote.", "raw html",
                   "print('code kept')", "snake_case stays."):
         assert words in text
-    for junk in ("**", "](", "[[", "|", "#", "https://example.org", "secret", "hidden", "```", "<div", "_em"):
+    for junk in ("**", "](", "[[", "|", "#", "https://example.org", "secret", "hidden", "```", "<div", "_em",
+                 "Other Note", "child-protection"):  # never the name of a linked note: only a label
         assert junk not in text
 
 
@@ -511,7 +542,7 @@ def test_plain_text_handles_many_notes_quickly():
     renderer = Renderer()
     notes = [f"# Note {i}\n\n" + "Some *text* with [a link](/x) and [[note-{i}]]. " * 50 for i in range(300)]
     texts = [renderer.plain_text(n) for n in notes]  # a sanity run, not a timing assert
-    assert all("Some text with a link and note-" in t for t in texts)
+    assert all("Some text with a link and ." in t and "note-" not in t for t in texts)
 
 
 def test_excerpt_cuts_at_a_word_boundary():
@@ -538,3 +569,18 @@ def test_images_load_only_over_https_or_from_kb_like_the_csp_allows():
                     lambda s: None).html
     assert 'src="http://plain.example/a.png"' not in html
     assert 'src="https://tls.example/b.png"' in html and 'src="/static/c.png"' in html
+
+
+# --- the source as readers who may not edit the note see it ------------------------------------
+
+def test_mask_links_hides_the_names_of_notes_the_reader_may_not_open():
+    source = ("See [[Secret Plan]], [[secret-plan|the plan]] and [[child-protection]].\n\n"
+              '[a](/notes/secret-plan "t") [b](<secret-plan>) [c](../notes/secret-plan#x) [d][r]\n\n'
+              "[r]: /notes/secret-plan\n\n<a href='/notes/secret-plan'>e</a> https://kb.example/notes/secret-plan\n\n"
+              "[f](/notes/child-protection) [g](https://example.org/guide)\n")
+    masked = Renderer().mask_links(source, lambda slug: slug != "secret-plan")
+    assert "secret" not in masked.lower()
+    assert "See [[\u2026]], [[\u2026|the plan]] and [[child-protection]]." in masked
+    assert "[f](/notes/child-protection) [g](https://example.org/guide)" in masked  # readable: untouched
+    assert masked.count("\u2026") == 8
+    assert Renderer().mask_links(source, lambda slug: True) == source

@@ -25,7 +25,7 @@ def get_note(slug: str):
                  "audience": meta.audience, "visibility": meta.visibility, "status": meta.status,
                  "summary": meta.summary, "authors": meta.authors,
                  "translations": wiki.followable_translations(current_user, note)},
-        "body": note.body,
+        "body": wiki.source_for(current_user, note, note.body),  # exact for those who may edit it
         "html": wiki.render(current_user, note).html,
         "revision": note.revision,
         "updated": updated.isoformat() if updated else None,

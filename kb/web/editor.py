@@ -59,9 +59,8 @@ def form_from_request() -> Form:
                 f.get("confirm_personal_data", "").strip())
 
 
-def preview_html(body: str) -> str:
-    wiki = current_wiki()
-    return wiki.renderer.render(body, lambda s: wiki.title_if_readable(current_user, s)).html
+def preview_html(body: str, language: str) -> str:
+    return current_wiki().render_body(current_user, body, language).html
 
 
 def render_editor(form: Form, note: Note | None, status: int = 200, **context):
@@ -76,7 +75,7 @@ def render_editor(form: Form, note: Note | None, status: int = 200, **context):
     general = [(field_label(f), m) for f, msgs in form.errors.items() if f not in FIELD_LABELS and f != "slug"
                for m in msgs]
     if "preview" in request.form:
-        context.setdefault("preview", preview_html(form.body))
+        context.setdefault("preview", preview_html(form.body, form.values.get("language") or ""))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
                            field_labels=FIELD_LABELS, **context), status
 
@@ -224,7 +223,8 @@ def edit(slug: str):
 @login_required
 def preview():
     """The rendered body alone, for the editor's script to show without leaving the page."""
-    return Response(preview_html(workflow.normalise_body(request.form.get("body", ""))),
+    body = workflow.normalise_body(request.form.get("body", ""))
+    return Response(preview_html(body, request.form.get("language", "")),
                     mimetype="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
