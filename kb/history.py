@@ -265,6 +265,11 @@ class History:
             # its output is not passed on: a traceback there could quote what was being removed
             raise StorageError(f"git filter-repo failed (exit status {proc.returncode}); see the repository")
 
+    def has_uncommitted_changes(self) -> bool:
+        """Are tracked files changed in the working tree or staged (a rewrite's reset would lose that)?"""
+        proc = self._git("status", "--porcelain", "--untracked-files=no", check=False)
+        return proc.returncode != 0 or bool(proc.stdout.strip())
+
     def blob_id(self, revision: str, path: str) -> str | None:
         """The id of the blob a file had at a revision, or None."""
         if not _REV_RE.match(revision or ""):

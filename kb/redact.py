@@ -73,6 +73,12 @@ def _versions(wiki: Wiki, slug: str) -> tuple[list[tuple[str, str, bytes]], list
     return versions, [rev.message for rev, _ in entries]
 
 
+def _clean_tree(wiki: Wiki) -> None:
+    """Refuse while tracked files hold uncommitted changes: the rewrite resets the working tree."""
+    if wiki.history.has_uncommitted_changes():
+        raise KbError("The content folder has uncommitted changes; commit or discard them, then redact.")
+
+
 def _after(wiki: Wiki, slug: str) -> None:
     """Bring everything derived from the history in step with the rewritten one."""
     wiki.renderer.clear_cache()
@@ -108,6 +114,7 @@ def redact_passage(wiki: Wiki, user: Any, slug: str, passage: str, reason: str) 
                                                "remove a shorter passage.")])
             _parses(wiki, slug, data, new)
         paths = sorted({name for _, name, _ in versions})
+        _clean_tree(wiki)
         wiki.history.rewrite_file_history(paths, pattern=pattern, marker=marker, front_matter_marker=fm_marker)
         _after(wiki, slug)
         left = [rev for rev, _, data in _versions(wiki, slug)[0] if rx.search(data)]
@@ -146,6 +153,7 @@ def redact_revision(wiki: Wiki, user: Any, slug: str, rev: str, reason: str) -> 
         new = dump_note(Note(slug, then.meta, REVISION_NOTICE)).encode("utf-8")
         same = sum(1 for _, _, data in versions if data == found[1])
         paths = sorted({name for _, name, _ in versions})
+        _clean_tree(wiki)
         wiki.history.rewrite_file_history(paths, blob=(blob, new))
         _after(wiki, slug)
     seconds = time.monotonic() - start

@@ -138,6 +138,18 @@ def test_bad_requests_change_nothing(story, client, as_user, site):
     assert NAME.encode() in everything_in_git(site / "content")
 
 
+def test_uncommitted_changes_are_never_thrown_away(story, client, as_user, site):
+    as_user("admin")
+    before = git(site / "content", "log", "--all", "--format=%H")
+    taxonomy = site / "content" / "taxonomy.yml"
+    taxonomy.write_text(taxonomy.read_text(encoding="utf-8") + "\n# a hand edit not committed yet\n",
+                        encoding="utf-8")
+    resp = redact_form(client, passage=NAME)
+    assert resp.status_code == 409 and "uncommitted changes" in resp.get_data(as_text=True)
+    assert "a hand edit" in taxonomy.read_text(encoding="utf-8")
+    assert git(site / "content", "log", "--all", "--format=%H") == before
+
+
 @pytest.mark.parametrize("who", [None, "moussa", "pat"])
 def test_only_admins_find_the_redaction_page(story, client, as_user, site, who):
     if who:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access, redact
-from ..errors import InvalidNote, NoteNotFound
+from ..errors import InvalidNote, KbError, NoteNotFound
 from .audit import record
 from .helpers import current_wiki
 
@@ -29,6 +29,8 @@ MESSAGES = {
     "Choose one of this note's revisions.": _l("Choose one of this note's revisions."),
     "This revision cannot be read; it cannot be redacted.": _l("This revision cannot be read; it cannot be redacted."),
     "This revision's text was removed already.": _l("This revision's text was removed already."),
+    "The content folder has uncommitted changes; commit or discard them, then redact.":
+        _l("The content folder has uncommitted changes; commit or discard them, then redact. Nothing was changed."),
 }
 
 
@@ -56,10 +58,12 @@ def redact_note(slug: str):
                     what = "a passage"
             except InvalidNote as exc:
                 errors = {field: str(MESSAGES.get(message, message)) for field, message in exc.problems}
+            except KbError as exc:  # the repository is not in a state to rewrite, or the rewrite failed
+                errors = {"form": str(MESSAGES.get(str(exc), str(exc)))}
             else:  # who, when (the entry's time) and why; never what was removed
                 reason = " ".join(form["reason"].split())[:redact.REASON_MAX]
                 record("note_redact", slug, f"{what}; {result.versions} version(s) rewritten; reason: {reason}")
                 flash(_("The history was rewritten: what was removed is gone from every version."))
                 return redirect(url_for("notes.history", slug=slug), 303)
     return render_template("notes/redact.html", note=note, revisions=revisions, form=form, errors=errors), \
-        422 if errors else 200
+        (409 if "form" in errors else 422) if errors else 200
