@@ -99,11 +99,13 @@ def redact_passage(wiki: Wiki, user: Any, slug: str, passage: str, reason: str) 
         raise InvalidNote([("passage", "The passage is too long; redact a whole revision instead.")])
     reason = _reason(reason)
     pattern = _pattern(passage)
+    rx = re.compile(pattern)
+    if rx.search(reason.encode("utf-8")):  # the audit log keeps the reason: it must not say what was removed
+        raise InvalidNote([("reason", "The reason must not repeat the passage.")])
     marker, fm_marker = MARKER.encode(), FRONT_MATTER_MARKER.encode()
     start = time.monotonic()
     with wiki.store.locked():
         versions, messages = _versions(wiki, slug)
-        rx = re.compile(pattern)
         hits = [(rev, name, data) for rev, name, data in versions if rx.search(data)]
         if not hits and not any(rx.search(m.encode("utf-8")) for m in messages):
             raise InvalidNote([("passage", "The passage was found in no version of this note.")])

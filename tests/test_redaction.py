@@ -2,6 +2,7 @@
 diff, commit message, git object, the search index and offline packs; the audit log says who, when and why
 but not what. Anonymous readers see a note's list of changes but no earlier text."""
 import io
+import logging
 import subprocess
 import zipfile
 from pathlib import Path
@@ -62,8 +63,9 @@ def redact_form(client, **fields):
     return client.post(f"/notes/{SLUG}/redact", data=data)
 
 
-def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, site, app):
+def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, site, app, caplog):
     wiki = story
+    caplog.set_level(logging.DEBUG)
     etag = client.get(f"/notes/{SLUG}").headers["ETag"]
     as_user("admin")
     page = client.get(f"/notes/{SLUG}/redact").get_data(as_text=True)
@@ -101,6 +103,7 @@ def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, 
     entry = next(e for e in app.extensions["kb.users"].audit_entries() if e.action == "note_redact")
     assert (entry.actor, entry.target) == ("admin", SLUG) and "a child's name" in entry.detail
     assert "Aminata" not in entry.detail
+    assert "redacted a passage" in caplog.text and "Aminata" not in caplog.text
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     current = client.get(f"/notes/{SLUG}")
@@ -127,6 +130,7 @@ def test_bad_requests_change_nothing(story, client, as_user, site):
     cases = [({"passage": "   "}, "Give the passage to remove."),
              ({"passage": "Not in any version of this note"}, "found in no version of this note"),
              ({"passage": NAME, "reason": " "}, "Give the reason for the redaction."),
+             ({"passage": NAME, "reason": f"the name {NAME}"}, "The reason must not repeat the passage."),
              ({"passage": NAME, "confirm": ""}, "Confirm that the history is to be rewritten."),
              ({"mode": "revision", "revision": "deadbeefdead"}, "Choose one of this note"),
              ({"mode": "revision", "revision": "--all"}, "Choose one of this note")]

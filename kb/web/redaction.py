@@ -26,6 +26,7 @@ MESSAGES = {
     "Removing this passage would break the note's fields; remove a shorter passage.":
         _l("Removing this passage would break the note's fields; remove a shorter passage."),
     "Give the reason for the redaction.": _l("Give the reason for the redaction."),
+    "The reason must not repeat the passage.": _l("The reason must not repeat the passage."),
     "Choose one of this note's revisions.": _l("Choose one of this note's revisions."),
     "This revision cannot be read; it cannot be redacted.": _l("This revision cannot be read; it cannot be redacted."),
     "This revision's text was removed already.": _l("This revision's text was removed already."),
