@@ -156,11 +156,13 @@ def test_uncommitted_changes_are_never_thrown_away(story, client, as_user, site)
 
 @pytest.mark.parametrize("who", [None, "moussa", "pat"])
 def test_only_admins_find_the_redaction_page(story, client, as_user, site, who):
+    data = {"passage": NAME, "reason": "x", "confirm": "1"}
     if who:
         as_user(who)
+        data["csrf_token"] = csrf_token(client, "/")
     assert client.get(f"/notes/{SLUG}/redact").status_code == 404
-    resp = client.post(f"/notes/{SLUG}/redact", data={"passage": NAME, "reason": "x", "confirm": "1"})
-    assert resp.status_code in (400, 404)  # no CSRF token for the anonymous: refused before anything
+    resp = client.post(f"/notes/{SLUG}/redact", data=data)
+    assert resp.status_code == (404 if who else 400)  # the public has no session, so no CSRF token either
     assert "Redact…" not in client.get(f"/notes/{SLUG}/history").get_data(as_text=True)
     assert NAME.encode() in everything_in_git(site / "content")
 
@@ -246,3 +248,11 @@ def test_the_command_line_redacts_and_records_who_and_why(story, site, monkeypat
     assert NAME.encode() not in everything_in_git(site / "content")
     entry = next(e for e in app.extensions["kb.users"].audit_entries() if e.action == "note_redact")
     assert entry.actor == "admin" and "a child's name" in entry.detail and NAME not in entry.detail
+    first = git(site / "content", "log", "--format=%H", "--", f"{SLUG}.md").split()[-1]
+    result = CliRunner().invoke(cli, ["redact", SLUG, "--revision", first[:12], "--reason", "first text"])
+    assert result.exit_code == 0, result.output
+    oldest = git(site / "content", "log", "--format=%H", "--", f"{SLUG}.md").split()[-1]
+    assert oldest != first  # a rewritten commit has a new id
+    assert "removed by an administrator" in git(site / "content", "show", f"{oldest}:{SLUG}.md")
+    result = CliRunner().invoke(cli, ["redact", SLUG, "--revision", "deadbeefdead", "--reason", "x"])
+    assert result.exit_code == 1 and "Choose one of this note's revisions" in result.output
