@@ -219,7 +219,6 @@ class History:
             return None
         return [ln for ln in proc.stdout.decode().split("\n") if ln]
 
-
     # --- rewriting history (redaction) ------------------------------------------------------------
 
     def rewrite_file_history(self, paths: list[str], pattern: bytes | None = None, marker: bytes = b"",
