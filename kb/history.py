@@ -23,6 +23,7 @@ _SEP = "\x1f"
 _SYSTEM = ("kb", "kb@localhost")
 # git holds its lock files for milliseconds; one older than this was left by a process killed mid-commit
 STALE_LOCK_SECONDS = 5.0
+REWRITTEN = "kb-rewritten"  # in .git: its time is when history was last rewritten
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +261,21 @@ class History:
                    "--message-callback", files[1]]
             proc = subprocess.run(cmd, cwd=self.root, capture_output=True, env=env, stdin=subprocess.DEVNULL)
         shutil.rmtree(self.root / ".git" / "filter-repo", ignore_errors=True)  # old commit ids, run markers
+        with contextlib.suppress(OSError):
+            (self.root / ".git" / REWRITTEN).write_text(dt.datetime.now(dt.timezone.utc).isoformat() + "\n")
         if proc.returncode != 0:
             # its output is not passed on: a traceback there could quote what was being removed
             raise StorageError(f"git filter-repo failed (exit status {proc.returncode}); see the repository")
+
+    def rewritten_at(self) -> dt.datetime | None:
+        """When history was last rewritten (a redaction): commit dates stay as they were, so pages whose
+        Last-Modified comes from them must also count this."""
+        try:
+            stamp = (self.root / ".git" / REWRITTEN).stat().st_mtime
+        except OSError:
+            return None
+        # rounded up: HTTP dates have whole seconds, and a save in the same second must count as older
+        return dt.datetime.fromtimestamp(int(stamp) + 1, dt.timezone.utc)
 
     def has_uncommitted_changes(self) -> bool:
         """Are tracked files changed in the working tree or staged (a rewrite's reset would lose that)?"""

@@ -5,7 +5,8 @@ git. A redaction rewrites the content repository's history (git-filter-repo, thr
 every version of the note, under every name it had, the passage becomes MARKER ("(redacted)" inside the
 front matter, where brackets could break the YAML), and it leaves every commit message too. Then the old
 objects are pruned, the search index is rebuilt and the render cache emptied. Commit ids change from the
-first rewritten commit on, so note pages get new validators (their ETag includes the head commit), links to
+first rewritten commit on, so note pages get new validators (their ETag includes the head commit, their
+Last-Modified counts the time of the rewrite, kept in .git/kb-rewritten), links to
 old revisions stop working and an editor opened before the redaction is told the note changed.
 
 A whole revision: that version's file becomes its front matter and a notice. git stores identical

@@ -127,7 +127,8 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
     except KbError:
         return None  # the view answers with its 404
     head = wiki.history.log(limit=1)
-    updated = max([d for d in (wiki.updated_of(note), head[0].date if head else None) if d], default=None)
+    dates = (wiki.updated_of(note), head[0].date if head else None, wiki.history.rewritten_at())
+    updated = max([d for d in dates if d], default=None)  # a redaction keeps commit dates: count it too
     if updated is not None:
         updated = min(updated, dt.datetime.now(dt.timezone.utc))
     etag = make_etag("note", slug, content_hash(raw), head[0].id if head else "", reader_context())
