@@ -153,3 +153,14 @@ def can_delete(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
 def can_undelete(user: Any) -> bool:
     """Only admins bring deleted notes back."""
     return is_admin(user)
+
+
+def can_read_old_revisions(user: Any) -> bool:
+    """The text of a note's earlier versions (and diffs) is for signed-in readers: an edit that took a
+    name out must not leave it one click away for the public. The list of changes stays public."""
+    return _signed_in(user)
+
+
+def can_redact(user: Any) -> bool:
+    """Only admins rewrite history to take a passage out of every version of a note."""
+    return is_admin(user)

@@ -293,6 +293,40 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
     click.echo(f"Wrote {len(report.slugs)} notes to {out}{' (the newest only)' if report.truncated else ''}.")
 
 
+@cli.command("redact")
+@click.argument("slug")
+@click.option("--passage-file", type=click.File("r", encoding="utf-8"),
+              help="A file holding the passage to remove ('-' for standard input).")
+@click.option("--revision", default=None, help="Remove this revision's whole text instead (its fields stay).")
+@click.option("--reason", required=True, help="Why (kept in the audit log; what is removed is not).")
+@click.option("--by", "actor", default="admin", show_default=True, help="The admin account doing it.")
+@click.pass_context
+def redact_cmd(ctx: click.Context, slug: str, passage_file, revision: str | None, reason: str, actor: str):
+    """Take a passage, or a whole revision's text, out of a note's entire history (rewrites git history)."""
+    from . import redact
+    if bool(passage_file) == bool(revision):
+        raise click.UsageError("Give either --passage-file or --revision.")
+    wiki = _wiki(ctx)
+    users = _users(ctx)
+    admin = users.by_username(actor)
+    if admin is None or not admin.active or admin.role != "admin":
+        raise click.ClickException(f"No active admin account named {actor!r}.")
+    try:
+        if revision:
+            result = redact.redact_revision(wiki, admin, slug, revision, reason)
+            what = f"whole revision {revision[:10]}"
+        else:
+            result = redact.redact_passage(wiki, admin, slug, passage_file.read(), reason)
+            what = "a passage"
+    except KbError as exc:
+        _fail(exc)
+    reason = " ".join(reason.split())[:redact.REASON_MAX]
+    users.audit("note_redact", actor=admin.username, target=slug,
+                detail=f"{what} (command line); {result.versions} version(s) rewritten; reason: {reason}")
+    click.echo(f"Redacted {slug}: {result.versions} version(s) rewritten in {result.seconds:.1f} s. "
+               "Clones and backups of the content repository still hold the old history.")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

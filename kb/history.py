@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import importlib.util
+import inspect
 import logging
 import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ _SEP = "\x1f"
 _SYSTEM = ("kb", "kb@localhost")
 # git holds its lock files for milliseconds; one older than this was left by a process killed mid-commit
 STALE_LOCK_SECONDS = 5.0
+REWRITTEN = "kb-rewritten"  # a folder in .git: one stamp per file whose history was rewritten, named by its hash
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +251,121 @@ class History:
             return None
         deleted = self._git("log", "--diff-filter=D", "--format=%H", f"{full}..HEAD", "--", path, check=False)
         return None if deleted.returncode != 0 or deleted.stdout.strip() else full
+
+    # --- rewriting history (redaction) ------------------------------------------------------------
+
+    def rewrite_file_history(self, paths: list[str], pattern: bytes | None = None, marker: bytes = b"",
+                             front_matter_marker: bytes = b"", blob: tuple[str, bytes] | None = None) -> None:
+        """Rewrite every commit with git-filter-repo, then drop the old objects for good.
+
+        In the versions of ``paths`` (one file under the names it had), the regex ``pattern`` becomes
+        ``marker`` (``front_matter_marker`` inside a leading front-matter block) and, with ``blob`` =
+        (blob id, new bytes), that blob is replaced whole; ``pattern`` also leaves every commit message.
+        What is removed is written only to a private temporary file the filter reads, never to a command
+        line (visible to other users in the process list) nor to a log. Afterwards the reflog is expired
+        and unreachable objects pruned (filter-repo does both), and its metadata folder is removed.
+        """
+        spec = {"paths": sorted({p.encode("utf-8") for p in paths}), "pattern": pattern, "marker": marker,
+                "fm_marker": front_matter_marker or marker, "blob": blob[0].encode("ascii") if blob else None,
+                "new": blob[1] if blob else None}
+        consts = "".join(f"{k.upper()} = {v!r}\n" for k, v in spec.items())
+        func = inspect.getsource(redact_bytes)
+        file_info = (consts + func + "if filename not in PATHS:\n    return (filename, mode, blob_id)\n"
+                     "if BLOB is not None and blob_id == BLOB:\n"
+                     "    return (filename, mode, value.insert_file_with_contents(NEW))\n"
+                     "if PATTERN is None:\n    return (filename, mode, blob_id)\n"
+                     "data = value.get_contents_by_identifier(blob_id)\n"
+                     "new = redact_bytes(data, PATTERN, MARKER, FM_MARKER) if data is not None else None\n"
+                     "if new is None or new == data:\n    return (filename, mode, blob_id)\n"
+                     "return (filename, mode, value.insert_file_with_contents(new))\n")
+        message = consts + "import re\nreturn message if PATTERN is None else re.sub(PATTERN, MARKER, message)\n"
+        self.clear_stale_locks()
+        with tempfile.TemporaryDirectory(prefix="kb-redact-") as tmp:  # mode 0700: private to kb's user
+            files = []
+            for name, code in (("file_info.py", file_info), ("message.py", message)):
+                path = Path(tmp) / name
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(code)
+                files.append(str(path))
+            env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1"}
+            cmd = [*_filter_repo_command(), "--force", "--quiet", "--file-info-callback", files[0],
+                   "--message-callback", files[1]]
+            proc = subprocess.run(cmd, cwd=self.root, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.root / ".git" / "filter-repo", ignore_errors=True)  # old commit ids, run markers
+        with contextlib.suppress(OSError):
+            stamps = self.root / ".git" / REWRITTEN
+            stamps.mkdir(exist_ok=True)
+            for p in paths:
+                (stamps / _stamp_name(p)).write_text(dt.datetime.now(dt.timezone.utc).isoformat() + "\n")
+        if proc.returncode != 0:
+            # its output is not passed on: a traceback there could quote what was being removed
+            raise StorageError(f"git filter-repo failed (exit status {proc.returncode}); see the repository")
+
+    def rewritten_at(self, path: str) -> dt.datetime | None:
+        """When this file's history was last rewritten (a redaction): commit dates stay as they were, so
+        pages whose Last-Modified comes from them must also count this. Per file, so that a redaction of
+        one note never changes the validators of another."""
+        try:
+            stamp = (self.root / ".git" / REWRITTEN / _stamp_name(path)).stat().st_mtime
+        except OSError:
+            return None
+        # rounded up: HTTP dates have whole seconds, and a save in the same second must count as older
+        return dt.datetime.fromtimestamp(int(stamp) + 1, dt.timezone.utc)
+
+    def has_uncommitted_changes(self) -> bool:
+        """Are tracked files changed in the working tree or staged (a rewrite's reset would lose that)?"""
+        proc = self._git("status", "--porcelain", "--untracked-files=no", check=False)
+        return proc.returncode != 0 or bool(proc.stdout.strip())
+
+    def blob_id(self, revision: str, path: str) -> str | None:
+        """The id of the blob a file had at a revision, or None."""
+        if not _REV_RE.match(revision or ""):
+            return None
+        proc = self._git("rev-parse", "--verify", "-q", f"{revision}:{path}", check=False)
+        return proc.stdout.decode().strip() or None
+
+    def all_messages(self) -> list[str]:
+        """The message of every commit reachable from any ref."""
+        proc = self._git("log", "--all", "--format=%B%x1e", check=False)
+        return [m for m in proc.stdout.decode("utf-8", errors="replace").split("\x1e") if m.strip()]
+
+
+def redact_bytes(data, pattern, marker, fm_marker):
+    """Replace ``pattern`` in a note file's bytes: by ``fm_marker`` in its front matter, ``marker`` after it.
+
+    A match that crosses the end of the front matter is left (the caller checks that nothing is left).
+    Copied as source into git-filter-repo's callback, so it uses only ``re`` and no kb name.
+    """
+    import re
+    end = 0
+    if data.startswith(b"---"):
+        pos = data.find(b"\n") + 1
+        while 0 < pos < len(data):
+            nxt = data.find(b"\n", pos)
+            line = data[pos:] if nxt < 0 else data[pos:nxt]
+            if line.rstrip(b"\r") in (b"---", b"..."):
+                end = pos
+                break
+            pos = nxt + 1 if nxt >= 0 else 0
+    return re.sub(pattern, fm_marker, data[:end]) + re.sub(pattern, marker, data[end:])
+
+
+def _filter_repo_command() -> list[str]:
+    """git-filter-repo, run by the Python that runs kb (its module), else the script beside it or on PATH."""
+    if importlib.util.find_spec("git_filter_repo") is not None:
+        return [sys.executable, "-m", "git_filter_repo"]
+    script = Path(sys.executable).with_name("git-filter-repo")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("git-filter-repo")
+    if found:
+        return [found]
+    raise StorageError("git-filter-repo is not installed (pip install git-filter-repo)")
+
+
+def _stamp_name(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _clean(name: str) -> str:

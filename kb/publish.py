@@ -135,6 +135,8 @@ def source_at(wiki: Wiki, slug: str, rev: str) -> bytes:
 def note_at(wiki: Wiki, user: Any, slug: str, rev: str) -> Note:
     """A revision of a note the user may read now, if they may read that revision too; NoteNotFound else."""
     wiki.get_note(user, slug)
+    if not access.can_read_old_revisions(user):  # earlier versions' text is for signed-in readers
+        raise NoteNotFound(slug)
     try:
         rev = full_revision(wiki, slug, rev)
         note = parse_note(slug, source_at(wiki, slug, rev).decode("utf-8", errors="replace"), wiki.taxonomy)

@@ -288,6 +288,11 @@ class Renderer:
             text = pattern.sub(repl, text)
         return " ".join(html.unescape(text).split())
 
+    def clear_cache(self) -> None:
+        """Forget every rendered body (after history was rewritten, nothing of the old texts may stay)."""
+        with self._lock:
+            self._cache.clear()
+
     # --- the cached part -------------------------------------------------------------------------
 
     def _entry(self, body: str, cache_key: str | None) -> _Entry:

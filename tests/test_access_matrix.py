@@ -213,13 +213,15 @@ class NoteSurface:
     status: int | None = 200  # for readers who may read it; None: depends on more than reading
     bearer: bool = False
     follows_renames: bool = True  # an old name answers 301 to the new one (for its readers)
+    signed_in_text: bool = False  # an earlier version's text: the public is told to sign in (403), sees none
 
 
 NOTE_SURFACES = [
     NoteSurface("page", lambda s, m: f"/notes/{s}"),
     NoteSurface("raw", lambda s, m: f"/notes/{s}/raw"),
     NoteSurface("history", lambda s, m: f"/notes/{s}/history"),
-    NoteSurface("revision", lambda s, m: f"/notes/{s}/revisions/{m.revisions.get(s, m.revisions['mx-pub-sahel'])}"),
+    NoteSurface("revision", lambda s, m: f"/notes/{s}/revisions/{m.revisions.get(s, m.revisions['mx-pub-sahel'])}",
+                signed_in_text=True),
     NoteSurface("api", lambda s, m: f"/api/notes/{s}"),
     NoteSurface("api with a token", lambda s, m: f"/api/notes/{s}", bearer=True),
     NoteSurface("diff", lambda s, m: f"/notes/{s}/diff", shows_secret=False, status=None),
@@ -227,6 +229,8 @@ NOTE_SURFACES = [
     NoteSurface("rename form", lambda s, m: f"/notes/{s}/rename", shows_secret=False, status=None,
                 follows_renames=False),
     NoteSurface("delete form", lambda s, m: f"/notes/{s}/delete", shows_secret=False, status=None,
+                follows_renames=False),
+    NoteSurface("redact form", lambda s, m: f"/notes/{s}/redact", shows_secret=False, status=None,
                 follows_renames=False),
 ]
 
@@ -241,7 +245,10 @@ def test_note_surfaces(matrix, surface, role):
     assert missing[0] in (404, 302)  # 302: a page for signed-in users sends the public to sign in first
     for slug in ORDER:
         resp = reader.get(surface.url(slug, matrix), bearer=surface.bearer)
-        if role in NOTES[slug].readers:
+        if role in NOTES[slug].readers and surface.signed_in_text and role == "anonymous":
+            page = resp.get_data(as_text=True)  # the current title, a way to sign in, no earlier text
+            assert resp.status_code == 403 and "/login?next=" in page and 'class="note"' not in page, slug
+        elif role in NOTES[slug].readers:
             if surface.status is not None:
                 assert resp.status_code == surface.status, slug
             if surface.shows_secret:
@@ -556,7 +563,8 @@ def test_every_get_route_is_covered(matrix):
                "/notes/<slug>", "/notes/<slug>/raw", "/notes/<slug>/history", "/notes/<slug>/revisions/<rev>",
                "/api/notes/<slug>", "/notes/<slug>/edit", "/feeds/all.atom", "/feeds/regions/<slug>.atom",
                "/feeds/topics/<topic>.atom", "/sitemap.xml", "/regions/<slug>/export.zip", "/review",
-               "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes"}
+               "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes",
+               "/notes/<slug>/redact"}
     routes = {r.rule for r in matrix.app.url_map.iter_rules() if "GET" in r.methods}
     assert routes - covered - NOT_ABOUT_NOTES == set()
     assert (covered | NOT_ABOUT_NOTES) - routes == set()  # nothing listed here that no longer exists

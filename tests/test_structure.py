@@ -33,6 +33,11 @@ def test_only_history_runs_git():
     assert runners == {"kb/history.py"}
 
 
+def test_only_history_runs_git_filter_repo():
+    runners = {str(p.relative_to(ROOT)) for p, text in MODULES.items() if "git_filter_repo" in text}
+    assert runners == {"kb/history.py"}
+
+
 def test_domain_never_imports_flask_or_the_web_layer():
     for path, text in MODULES.items():
         rel = path.relative_to(ROOT)

@@ -84,13 +84,15 @@ def test_missing_pages_are_friendly_404s(client, path):
     assert "Page not found" in html and "Traceback" not in html
 
 
-def test_raw_history_and_revision(client, app):
+def test_raw_history_and_revision(client, app, as_user):
     raw = client.get(f"/notes/{PUBLIC.slug}/raw")
     assert raw.status_code == 200 and raw.mimetype == "text/markdown"
     assert raw.get_data(as_text=True).startswith("---\n")
     hist = client.get(f"/notes/{PUBLIC.slug}/history").get_data(as_text=True)
     rev = git(Path(app.config["KB_CONTENT_DIR"]), "log", "-1", "--format=%H").strip()
     assert rev[:10] in hist
+    assert client.get(f"/notes/{PUBLIC.slug}/revisions/{rev}").status_code == 403  # for signed-in readers
+    as_user("pat")
     page = client.get(f"/notes/{PUBLIC.slug}/revisions/{rev}")
     assert page.status_code == 200 and PUBLIC.meta.title in page.get_data(as_text=True).replace("&#39;", "'")
     assert client.get(f"/notes/{PUBLIC.slug}/revisions/{'0' * 40}").status_code == 404

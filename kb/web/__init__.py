@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import current_wiki, template_globals
-from . import audit, editor, feeds, manage, openapi, packs
+from . import audit, editor, feeds, manage, openapi, packs, redaction
 from .caching import init_caching
 from .security import KbLoginManager, init_security
 
@@ -52,6 +52,7 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (editor.bp, manage.bp, audit.bp):  # publishing: editor, revisions/rename/delete, audit log
         app.register_blueprint(bp)
+    app.register_blueprint(redaction.bp)  # admins take a passage out of a note's whole history
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 

@@ -143,7 +143,8 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
     shown = repr((view.rendered.html, view.rendered.toc, _hits_shown(view.backlinks), _hits_shown(view.related),
                   sorted(view.translations.items()), view.newer_translations, view.can_edit,
                   wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else ""))
-    dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related))]
+    dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related)),
+             wiki.history.rewritten_at(wiki.store.relpath(slug))]  # a redaction keeps commit dates
     updated = max([d for d in dates if d], default=None)
     if updated is not None:
         updated = min(updated, dt.datetime.now(dt.timezone.utc))

@@ -10,6 +10,7 @@ from ..errors import InvalidNote, NoteExists, NoteNotFound, PermissionDenied, Pe
 from .audit import record, record_save
 from .helpers import current_wiki
 from .messages import translate
+from .notes import old_texts_for_signed_in
 
 bp = Blueprint("manage", __name__)
 
@@ -34,6 +35,8 @@ def follow_rename():
 
 @bp.get("/notes/<slug>/diff")
 def diff(slug: str):
+    if not access.can_read_old_revisions(current_user):
+        return old_texts_for_signed_in(current_wiki().get_note(current_user, slug))  # 404 when not readable
     comparison = publish.compare(current_wiki(), current_user, slug, request.args.get("from") or None,
                                  request.args.get("to") or None)
     return render_template("editor/diff.html", c=comparison, note=comparison.new)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, render_template
 from flask_login import current_user
 
+from .. import access
 from ..publish import note_at
 from ..search import SearchQuery
 from ..workflow import parse_message
@@ -41,13 +42,22 @@ def history(slug: str):
     note = wiki.get_note(current_user, slug)
     revisions = [(r, parse_message(r.message)) for r in wiki.history_of(current_user, slug)]
     return render_template("notes/history.html", note=note, revisions=revisions,
-                           can_edit=wiki.can_edit(current_user, note))
+                           can_edit=wiki.can_edit(current_user, note),
+                           old_texts=access.can_read_old_revisions(current_user),
+                           can_redact=access.can_redact(current_user))
+
+
+def old_texts_for_signed_in(note):
+    """What a reader who may not see earlier versions' text gets instead: who may, and a way to sign in."""
+    return render_template("notes/signed_in_only.html", note=note), 403
 
 
 @bp.get("/notes/<slug>/revisions/<rev>")
 def revision(slug: str, rev: str):
     wiki = current_wiki()
     current = wiki.get_note(current_user, slug)
+    if not access.can_read_old_revisions(current_user):
+        return old_texts_for_signed_in(current)
     old = note_at(wiki, current_user, slug, rev)  # follows renames; NoteNotFound for what may not be read
     rendered = wiki.render(current_user, old)
     return render_template("notes/revision.html", note=old, current=current, rev=old.revision, rendered=rendered,
