@@ -68,7 +68,7 @@ def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, 
     wiki = story
     caplog.set_level(logging.DEBUG)
     before = client.get(f"/notes/{SLUG}")
-    etag, last_modified = before.headers["ETag"], before.headers["Last-Modified"]
+    last_modified = before.headers["Last-Modified"]
     assert client.get(f"/notes/{SLUG}", headers={"If-Modified-Since": last_modified}).status_code == 304
     # edited out, yet still in the index's files: an update only marks the old document deleted
     assert b"aminata" in index_bytes(site / "index").lower()
@@ -113,8 +113,9 @@ def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     current = client.get(f"/notes/{SLUG}")
     assert current.status_code == 200 and "a girl of 12" in current.get_data(as_text=True)
-    assert current.headers["ETag"] != etag
-    assert client.get(f"/notes/{SLUG}", headers={"If-None-Match": etag}).status_code == 200
+    # The current text never held the name, so the page shows what it showed: its ETag (made from what the
+    # page shows) may stay. Its Last-Modified counts the rewrite, so a date-validated copy is refreshed.
+    assert NAME not in current.get_data(as_text=True)
     time.sleep(1)  # dates have whole seconds: a redaction counts from the second after it
     assert client.get(f"/notes/{SLUG}", headers={"If-Modified-Since": last_modified}).status_code == 200
 

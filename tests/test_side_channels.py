@@ -164,11 +164,14 @@ def test_a_hidden_revision_is_a_404_like_an_unknown_one(app, client, as_user):
     write_note(app, PUBLIC, original.replace("status: published", "status: draft", 1) + "\nSecret draft.\n")
     hidden_rev = app.extensions["kb.wiki"].revision_of(PUBLIC)
     write_note(app, PUBLIC, original)
+    for rev in (hidden_rev, "0123456789abcdef"):  # the public: earlier texts are for signed-in readers, any id
+        assert client.get(f"/notes/{PUBLIC}/diff?to={rev}").status_code == 403
+        assert client.get(f"/notes/{PUBLIC}/revisions/{rev}").status_code == 403
+    as_user("pat")
     for rev in (hidden_rev, "0123456789abcdef"):
         assert client.get(f"/notes/{PUBLIC}/diff?to={rev}").status_code == 404
         assert client.get(f"/notes/{PUBLIC}/diff?from={rev}").status_code == 404
         assert client.get(f"/notes/{PUBLIC}/revisions/{rev}").status_code == 404
-    as_user("pat")
     token = csrf_token(client, f"/notes/{PUBLIC}")
     for rev in (hidden_rev, "0123456789abcdef"):
         resp = client.post(f"/notes/{PUBLIC}/revisions/{rev}/restore", data={"csrf_token": token})
