@@ -179,7 +179,9 @@ _ISBN_BEFORE = re.compile(r"(?i:isbn)(?:-?1[03])?[^\w\n]{0,3}\Z")
 _DATE_START = re.compile(rf"{_D}{{1,2}}([./-]){_D}{{1,2}}\1{_D}{{4}}(?!{_D})")
 # Money and counts around a number: a currency before or after it, a unit or a head count after.
 _AMOUNT_BEFORE = re.compile(r"(?:(?i:usd|eur|us\$|\$|€|£|fcfa|cfa|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|"
-                            r"etb|ngn|₦|dh|da|dt|ld)\.?|ج\.م)[^\w\n]{0,2}\Z")
+                            r"etb|ngn|₦|dh|da|dt|ld)\.?|ج\.م|(?i:population|total|budget|montant|co[uû]t|cost|amount|"
+                            r"sum|somme)(?:\s{1,3}(?:of|de|du|est|is|was))?|عدد|مجموع|السكان|الميزانية|مبلغ)"
+                            r"[^\w\n]{0,2}\Z")
 _AMOUNT_AFTER = re.compile(
     r"[^\w\n]{0,2}(?:(?i:usd|eur|\$|€|fcfa|cfa|f\b|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|etb|ngn|"
     r"dinars?|dirhams?|francs?|pounds?|livres?|dollars?|euros?|naira|birr|afghanis?|"
@@ -196,7 +198,7 @@ _REFERENCE_BEFORE = re.compile(r"(?:(?i:\b(?:n[°º]|no|law|loi|d[ée]cret|decre
 
 def _near_amount(text: str, m: re.Match) -> bool:
     s, e = m.span()
-    return bool(_AMOUNT_BEFORE.search(text, max(0, s - 12), s) or _AMOUNT_AFTER.match(text, e, e + 20))
+    return bool(_AMOUNT_BEFORE.search(text, max(0, s - 24), s) or _AMOUNT_AFTER.match(text, e, e + 20))
 
 
 def _phone_ok(text: str, m: re.Match, budget: pdphone.Budget) -> bool:

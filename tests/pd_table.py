@@ -155,4 +155,7 @@ FALSE_POSITIVES = [
     ("fr", "On ne le savait pas avant le 3 mars 2026.", ),
     ("ar", "تم استقبال 2 345 مهاجر في 2023.", ),
     ("en", "Shelter capacity 120 beds; 30 000 nights in 2023.", ),
+    ("en", "Population 96 123 456 according to the census.", ),
+    ("fr", "Projet PRJ-2023-0045 financé par l'Union européenne.", ),
+    ("en", "Grant ref. EU/2023/445-123 covers the shelters.", ),
 ]
