@@ -84,7 +84,8 @@ _DATE = (rf"{_D}{{1,2}}[./-]{_D}{{1,2}}[./-](?:{_D}{{4}}|{_D}{{2}})|"
 _BIRTH = re.compile(
     r"(?:(?i:\b(?:born|date\s{1,3}of\s{1,3}birth|birth\s?date|birthday|d\.?o\.?b|née?(?:\(e\))?\s{1,3}(?:le|en)|"
     r"date\s{1,3}de\s{1,3}naissance|d\.?d\.?n))(?!\w)\.?|تاريخ\s{1,3}(?:الميلاد|الولادة)|تار[يی]خ\s{1,3}تولد|"
-    r"\bمتولد|\bمواليد|\b(?:ال)?مولود[ةه]?|\b(?:وُ?لدت?|يولد)\s{1,3}(?:في|بتاريخ|يوم))"
+    # Arabic glues "و" (and) to the next word: "وولد في", "والمولود في".
+    r"(?<![^\Wو])(?:متولد|مواليد|(?:ال)?مولود[ةه]?|(?:وُ?لدت?|يولد)\s{1,3}(?:في|بتاريخ|يوم)))"
     # The lookahead lists every first character a _DATE can start with: a cheap filter that
     # keeps the month alternation from being tried at every gap position ("born born ...").
     rf"[^.;!?{_DC}]{{0,30}}?\b(?=[{_DC}adfjmnosADFJMNOSأاإآجحتدسشفكمني])(?:{_DATE})(?!{_D})")
@@ -115,7 +116,7 @@ _WEAK = (r"(?:(?i:\b(?:case|file|dossier|registration|refugee|asylum(?:\s{1,3}se
 _VALUE = r"[A-Za-z0-9]{1,12}(?:[-/.][A-Za-z0-9]{1,12}){0,6}"
 _ID_KEY = re.compile(
     rf"(?:(?:{_STRONG})(?:\s{{0,3}}{_MARK}(?!\w))?|(?P<weak>{_WEAK})(?:\s{{0,3}}(?P<mark>{_MARK})(?!\w))?)"
-    rf"(?:\s{{1,3}}(?:UNHCR|HCR|IOM|OIM))?[^\w\n]{{0,4}}(?P<v>{_VALUE})(?!\w)")
+    rf"(?:\s{{1,3}}(?:UNHCR|HCR|IOM|OIM))?[^\w\n/]{{0,4}}(?P<v>{_VALUE})(?![\w/])")
 _YEAR_RANGE = re.compile(r"((?:19|20)\d\d)[-/](\d\d|\d{4})")
 _ISO_DATE = re.compile(r"\d{4}([./-])\d{1,2}\1\d{1,2}")
 
@@ -150,7 +151,7 @@ _ID_BARE = re.compile(rf"(?=[A-Z{_DC}])(?<![\w/-])(?:[A-Z]{{1,2}}{_D}{{6,9}}|[A-
 # detector runs first): national ID numbers are 8 (Tunisia's CIN) to 18 (Algeria's NIN) digits:
 # Nigeria's NIN 11, Libya's national number and Iraq's and Ethiopia's cards 12, Egypt's national
 # ID 14. Dates (20230415), round amounts, ISBN-13s and numbers next to a currency are left alone.
-_ID_DIGITS = re.compile(r"(?=[0-9])(?<![\w.,/=#@+-])[0-9]{8,18}(?![\w/@-]|[.,][0-9])")
+_ID_DIGITS = re.compile(r"(?=[0-9])(?<![\w.,/=#@+-])[0-9]{8,18}(?![\w/@-]|[.,][0-9]|\]\()")  # not "![123](...)"
 
 
 def _id_digits_ok(text: str, m: re.Match, budget=None) -> bool:
@@ -225,7 +226,7 @@ def _phone_ok(text: str, m: re.Match, budget: pdphone.Budget) -> bool:
 # Keyword detectors try their big pattern only where one of their keywords' first letters
 # occurs (found with str.find on the lowercased text, a C loop): an alternation of sixty
 # keywords tried at every position of a 1 MB note costs over a second, this costs milliseconds.
-# Each hit is also tried one and two characters earlier, for "ال" (the Arabic article), "e-", "و".
+# A hit is also tried one or two characters earlier after "ال" (the Arabic article), "و", "e-".
 _ID_STEMS = ("passport", "passeport", "national", "num", "n°", "nº", "id", "carte", "tazk", "task", "resid",
              "titre", "permis", "fayda", "kebele", "nin", "cin", "cni", "nni", "nic", "case", "file",
              "dossier", "registration", "refugee", "asylum", "unhcr", "progres", "permit", "certificate",
@@ -260,7 +261,10 @@ def _matches(rx: re.Pattern, text: str, lowered: str, stems):
         i = lowered.find(stem)
         while i >= 0:
             starts.add(i)
-            starts.update((i - 1, i - 2) if i >= 2 else (i - 1,) if i else ())
+            if i and lowered[i - 1] in "و-":
+                starts.add(i - 1)
+            if i > 1 and lowered[i - 2:i] in ("ال", "e-", "وا"):
+                starts.add(i - 2)
             i = lowered.find(stem, i + 1)
     end = -1
     for i in sorted(starts):

@@ -75,6 +75,7 @@ TRUE_POSITIVES = [
     ("fr", "Il est né en mars 2008 à Zinder.", "birth_date"),
     ("ar", "ولد في ١٢ يناير ٢٠٠٧ في الموصل.", "birth_date"),
     ("ar", "تاريخ الميلاد: 2009/04/17", "birth_date"),
+    ("ar", "وولد في 3 مارس 2009 في سبها حسب أقوال الأم.", "birth_date"),
     ("fr", "Date de naissance : 02.05.2010 (déclarée).", "birth_date"),
     # --- coordinates and e-mail
     ("en", "The safe house is at 32.8872, 13.1913 behind the mosque.", "gps"),
@@ -133,6 +134,7 @@ FALSE_POSITIVES = [
     ("en", "The meeting on 12 March 2024 agreed the referral pathway.", ),
     ("fr", "Réunion le 5 février 2024 à Niamey.", ),
     ("ar", "عقد الاجتماع في 12 مارس 2024 في تونس.", ),
+    ("ar", "الولد في 3 مارس 2024 وصل إلى مركز الإيواء مع أخيه.", ),
     ("en", "Updated 2024-03-12; next review 12/09/2024.", ),
     ("fr", "Formation du 01.02.2023 au 05.02.2023 à Bamako.", ),
     ("en", "The newborn unit opened on 3 March 2026.", ),
