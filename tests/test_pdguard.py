@@ -115,3 +115,22 @@ def test_import_brings_files_with_personal_data_in_as_drafts_and_says_where(env)
     assert "phone.md" in listing and "front.md" in listing
     again = run("import", str(src))
     assert "0 added, 4 unchanged" in again.output and "imported as draft" not in again.output
+
+
+def test_the_editor_names_the_front_matter_key_a_finding_is_in(app, wiki, as_user):
+    import html
+
+    from .conftest import csrf_token
+    moussa = app.extensions["kb.users"].by_username("moussa")
+    draft = wiki.save(moussa, "host-families", meta(status="draft", extra={"contact": "Aïcha, 96 12 34 56"}),
+                      "Body.", None, create=True)
+    client = as_user("moussa")
+    form = {"title": "Water points in Arlit", "language": "en", "regions": ["Niger"], "topics": ["community-planning"],
+            "visibility": "public", "status": "published", "summary": "Short.", "body": "Body.",
+            "base_revision": draft.revision}
+    token = csrf_token(client, "/notes/host-families/edit")
+    resp = client.post("/notes/host-families/edit", data={"csrf_token": token, **form})
+    page = html.unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and "may contain personal data" in page
+    assert "Contact, line 1" in page and "96 12 34 56" in page
+    assert wiki.get_note(moussa, "host-families").meta.status == "draft"
