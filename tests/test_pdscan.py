@@ -181,6 +181,14 @@ HOSTILE = {  # each about 1 MB; the point is that they finish (patterns are line
     "dms": "1°1'" * 250_000,
     "dotted-at": "x.y@a" * 200_000,
     "tel-keyword": "tel: 1 " * 140_000,
+    # the guard of issue 10: keywords with liberal values, digit runs, libphonenumber's budget, Arabic "و"
+    "case-keyword": "case " * 200_000,
+    "case-value-groups": "case " + "A1-" * 330_000,
+    "tazkira-dashes": "tazkira 1399-" * 75_000,
+    "many-8-digit-numbers": " ".join(str(10_000_000 + i * 7919) for i in range(110_000)),
+    "arabic-digit-groups": "٩٦ ١٢ ٣٤ ٥٦ " * 80_000,
+    "wa-lad": "وولد " * 200_000,
+    "id-stem": "idid" * 250_000,
 }
 
 
