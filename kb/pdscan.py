@@ -179,12 +179,12 @@ _PHONE_KEY = re.compile(r"(?:(?i:\b(?:t[ée]l|t[ée]l[ée]?phone|phone|mobile|ce
 _ISBN_BEFORE = re.compile(r"(?i:isbn)(?:-?1[03])?[^\w\n]{0,3}\Z")
 _DATE_START = re.compile(rf"{_D}{{1,2}}([./-]){_D}{{1,2}}\1{_D}{{4}}(?!{_D})")
 # Money and counts around a number: a currency before or after it, a unit or a head count after.
-_AMOUNT_BEFORE = re.compile(r"(?:(?i:usd|eur|us\$|\$|€|£|fcfa|cfa|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|"
+_AMOUNT_BEFORE = re.compile(r"(?<!\w)(?:(?i:usd|eur|us\$|\$|€|£|fcfa|cfa|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|"
                             r"etb|ngn|₦|dh|da|dt|ld)\.?|ج\.م|(?i:population|total|budget|montant|co[uû]t|cost|amount|"
                             r"sum|somme)(?:\s{1,3}(?:of|de|du|est|is|was))?|عدد|مجموع|السكان|الميزانية|مبلغ)"
                             r"[^\w\n]{0,2}\Z")
 _AMOUNT_AFTER = re.compile(
-    r"[^\w\n]{0,2}(?:(?i:usd|eur|\$|€|fcfa|cfa|f\b|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|etb|ngn|"
+    r"[^\w\n]{0,2}(?:(?i:usd|eur|\$|€|fcfa|cfa|f|dt|dh|da|ld|xof|xaf|lyd|tnd|dzd|mad|egp|sdg|iqd|lbp|afn|etb|ngn|"
     r"dinars?|dirhams?|francs?|pounds?|livres?|dollars?|euros?|naira|birr|afghanis?|"
     r"people|persons|personnes|individuals|inhabitants|habitants|children|enfants|migrants|refugees|"
     r"r[ée]fugi[ée]s|households|m[ée]nages|families|familles|km|kg|tonnes?|tons?|hectares?|%)(?!\w)|"
