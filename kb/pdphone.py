@@ -67,11 +67,9 @@ def plausible(raw: str) -> bool:
 def national(raw: str, budget: Budget) -> bool:
     """A national number (no country code) valid in one of the 14 countries, e.g. "96 12 34 56"."""
     raw = raw.strip("() ")
-    if not plausible(raw):
-        return False
     if raw in budget.seen:
         return budget.seen[raw]
-    if budget.left <= 0:
+    if budget.left <= 0 or not plausible(raw):
         return False
     budget.left -= 1
     budget.seen[raw] = _valid_somewhere(raw)
