@@ -116,7 +116,7 @@ _WEAK = (r"(?:(?i:\b(?:case|file|dossier|registration|refugee|asylum(?:\s{1,3}se
 _VALUE = r"[A-Za-z0-9]{1,12}(?:[-/.][A-Za-z0-9]{1,12}){0,6}"
 _ID_KEY = re.compile(
     rf"(?:(?:{_STRONG})(?:\s{{0,3}}{_MARK}(?!\w))?|(?P<weak>{_WEAK})(?:\s{{0,3}}(?P<mark>{_MARK})(?!\w))?)"
-    rf"(?:\s{{1,3}}(?:UNHCR|HCR|IOM|OIM))?[^\w\n/]{{0,4}}(?P<v>{_VALUE})(?![\w/])")
+    rf"(?:\s{{1,3}}(?:UNHCR|HCR|IOM|OIM))?(?:\s{{1,3}}(?i:is|was|est|[ée]tait))?[^\w\n/]{{0,4}}(?P<v>{_VALUE})(?![\w/])")
 _YEAR_RANGE = re.compile(r"((?:19|20)\d\d)[-/](\d\d|\d{4})")
 _ISO_DATE = re.compile(r"\d{4}([./-])\d{1,2}\1\d{1,2}")
 
@@ -138,11 +138,11 @@ def _id_ok(text: str, m: re.Match, budget=None) -> bool:
 
 
 # Bare identifiers: 1-2 capital letters + 6-9 digits (passport / national ID style; Morocco's CIN
-# "AB123456", also 2 letters + 5 digits), UNHCR proGres-style case numbers "123-12C12345" and
-# "LBY-12-123456", programme case numbers "LBY-2024/0153", "NE/AGZ/23-0042", Afghan tazkira
+# "AB123456", also 2 letters + 5 digits), UNHCR proGres-style case numbers "123-12C12345",
+# "LBY-23C01234" and "LBY-12-123456", programme case numbers "LBY-2024/0153", "NE/AGZ/23-0042", Afghan tazkira
 # numbers "1399-0101-12345" (paper, solar year first) and e-tazkira 4-4-5 digit forms, and
 # Mali's NINA (digits ending in a letter).
-_ID_BARE = re.compile(rf"(?=[A-Z{_DC}])(?<![\w/-])(?:[A-Z]{{1,2}}{_D}{{6,9}}|[A-Z]{{2}}{_D}{{5}}|{_D}{{3}}-{_D}{{2}}[A-Z]{_D}{{5}}|"
+_ID_BARE = re.compile(rf"(?=[A-Z{_DC}])(?<![\w/-])(?:[A-Z]{{1,2}}{_D}{{6,9}}|[A-Z]{{2}}{_D}{{5}}|(?:{_D}{{3}}|[A-Z]{{3}})-{_D}{{2}}[A-Z]{_D}{{5}}|"
                       rf"[A-Z]{{3}}-{_D}{{2}}-{_D}{{5,8}}|"
                       rf"[A-Z]{{2,4}}(?:[-/][A-Z]{{2,4}})?[-/]{_D}{{2,4}}[-/]{_D}{{3,8}}(?:-[A-Z])?|"
                       rf"{_D}{{4}}[- ]{_D}{{4}}[- ]{_D}{{5}}|{_D}{{13,16}}[A-Z])(?![\w/-])")
@@ -243,10 +243,10 @@ def _phone_ok(text: str, m: re.Match, budget: pdphone.Budget) -> bool:
 _ID_STEMS = ("passport", "passeport", "national", "num", "n°", "nº", "id", "carte", "tazk", "task", "resid",
              "titre", "permis", "fayda", "kebele", "nin", "cin", "cni", "nni", "nic", "case", "file",
              "dossier", "registration", "refugee", "asylum", "unhcr", "progres", "permit", "certificate",
-             "attestation", "card", "enregistrement", "cépiss", "cepiss",
+             "attestation", "card", "enregistrement", "récépiss", "recepiss", "récepiss", "recépiss",
              "رقم", "تذكر", "تذکر", "بطاقة", "جواز", "إقامة", "اقامة", "ملف", "قضية", "حالة", "تسجيل", "شهادة")
 _BIRTH_STEMS = ("born", "date", "birth", "d.o", "dob", "né", "d.d", "ddn", "تاريخ", "تاریخ", "متولد", "مواليد",
-                "مولود", "لد")
+                "مولود", "ولد", "وُلد", "يولد")
 
 # Order matters: when matches overlap, the earlier detector wins (an e-mail's digits are not
 # also a phone; "passport no. 0912345678" is an ID, not a phone; a long run of digits that is

@@ -83,6 +83,21 @@ TRUE_POSITIVES = [
     ("ar", "نقطة التجمع ٣٢٫٨٨٧٢، ١٣٫١٩١٣", "gps"),
     ("en", "Write to the uncle at karim.haddad77@gmail.com for photos.", "email"),
     ("fr", "Son adresse : aminata.traore@yahoo.fr", "email"),
+    # --- second batch, written after the scanner was tuned on the rows above, measured once before fixing
+    ("en", "Ahmed's cousin can be reached on 0944 567 123 in Misrata.", "phone"),
+    ("fr", "Tél. de la famille d'accueil à Niamey : 90 45 67 12.", "phone"),
+    ("ar", "رقم هاتف الأخ في الجزائر 0550 12 34 56", "phone"),
+    ("en", "Her refugee ID is LBY-23C01234 per the UNHCR letter.", "id_number"),
+    ("fr", "Le mineur a un récépissé n° 00234/DRPJ/2024.", "id_number"),
+    ("ar", "رقم الإقامة 2456789012 منتهي منذ سنة.", "id_number"),
+    ("en", "Kebele ID 045/12/7788 from Addis Ababa.", "id_number"),
+    ("fr", "Sa carte NINA porte le numéro 19850231004512B.", "id_number"),
+    ("en", "Father's tazkira page 23, volume 114, registration 2207.", "id_number"),
+    ("en", "D.O.B.: 14 Feb 2010; arrived alone.", "birth_date"),
+    ("fr", "Né le 03/07/2009 à Tahoua selon l'acte.", "birth_date"),
+    ("ar", "وُلدت بتاريخ 2008/11/02 في بنغازي.", "birth_date"),
+    ("en", "Pick-up point 13.51274N 2.11284E at dawn.", "gps"),
+    ("fr", "Envoyer les photos à moussa.diallo@orange.ml avant lundi.", "email"),
 ]
 
 # (language, sentence): no personal data
@@ -160,4 +175,17 @@ FALSE_POSITIVES = [
     ("en", "Population 96 123 456 according to the census.", ),
     ("fr", "Projet PRJ-2023-0045 financé par l'Union européenne.", ),
     ("en", "Grant ref. EU/2023/445-123 covers the shelters.", ),
+    # --- second batch, written after the scanner was tuned on the rows above
+    ("en", "The 2023 Humanitarian Response Plan sought USD 1.2 billion for 3.4 million people.", ),
+    ("fr", "Le protocole d'accord 2022-2025 couvre les régions de Tahoua et Agadez.", ),
+    ("ar", "بلغ عدد العائدين 12 450 شخصا خلال الربع الثالث من 2023.", ),
+    ("en", "Follow SOP 4.2 and annex 3 of the case management guidelines.", ),
+    ("fr", "Le centre a reçu 1 250 000 dinars de la municipalité.", ),
+    ("en", "Flight ET 921 leaves Addis at 10:45.", ),
+    ("ar", "وفقا للمرسوم التشريعي رقم 20 لسنة 2014.", ),
+    ("en", "Phase 3 (2024–2026) will extend to Kano, Katsina and Sokoto.", ),
+    ("fr", "Session du 14 au 18 octobre 2024, salle 12, bâtiment B.", ),
+    ("en", "See the IASC guidelines (2019), pages 45-67, and the 2021 update.", ),
+    ("ar", "الأطفال من مواليد السنوات 2008 إلى 2012 مشمولون بالبرنامج.", ),
+    ("en", "Postal code 10001, PO Box 1234, Tunis.", ),
 ]
