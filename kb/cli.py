@@ -131,6 +131,9 @@ def import_(ctx: click.Context, paths: tuple[Path, ...]):
             _fail(exc)
     for problem in report.errors:
         click.echo(f"error: {problem}", err=True)
+    for source, findings in report.drafted:  # would have been public: left for a person to check first
+        for f in findings:
+            click.echo(f"imported as draft: {source}: {f.kind} at line {f.line}")
     click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.errors)} with errors.")
     if report.errors:
         sys.exit(1)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from . import workflow
 from .errors import InvalidNote, KbError
-from .model import SLUG_MAX, parse_note, slugify
+from .model import SLUG_MAX, Note, dump_note, parse_note, slugify
 from .store import Store
 
 SOURCE_MAX_BYTES = 5 * 1024 * 1024
@@ -18,6 +20,9 @@ class ImportReport:
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # "path: reason"
+    # Files that would have been public and published but hold likely personal data: imported as drafts.
+    # Each finding's line is the line in the source file.
+    drafted: list[tuple[str, list[workflow.PdFinding]]] = field(default_factory=list)
 
 
 def find_sources(paths: list[Path]) -> list[tuple[Path, str]]:
@@ -64,7 +69,10 @@ def plan_import(store: Store, taxonomy, paths: list[Path],
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidNote([("file", "is not UTF-8 text")]) from None
-            parse_note(base, text, taxonomy, source=str(path))
+            note = parse_note(base, text, taxonomy, source=str(path))
+            findings = workflow.scan_note(note.meta, note.body) if workflow.is_public(note.meta) else []
+            if findings:
+                data = _as_draft(note, text, taxonomy).encode("utf-8")
         except InvalidNote as exc:
             report.errors.append(f"{path}: " + "; ".join(f"{f}: {m}" for f, m in exc.problems))
             continue
@@ -86,9 +94,58 @@ def plan_import(store: Store, taxonomy, paths: list[Path],
                 continue
             writes[slug] = data
             report.added.append(slug)
+            if findings:  # reported when written, not again when a second import finds it unchanged
+                report.drafted.append((str(path), _file_lines(findings, text)))
             taken_now.add(slug)
             break
     return report, writes
+
+
+_STATUS_LINE = re.compile(r"^status[ \t]*:.*$", re.M)
+
+
+def _as_draft(note: Note, text: str, taxonomy) -> str:
+    """The file's text with its status set to draft: the one front-matter line changed (or added), the rest
+    as the writer wrote it; the whole front matter written anew only when that line cannot be found."""
+    lines = text.lstrip("\ufeff").split("\n")
+    closing = _closing_line(lines)
+    front = lines[1:closing]
+    status = [i for i, line in enumerate(front) if _STATUS_LINE.match(line)]
+    if len(status) <= 1:
+        if status:
+            front[status[0]] = "status: draft"
+        else:
+            front.append("status: draft")
+        candidate = "\n".join([lines[0], *front, *lines[closing:]])
+        try:
+            if parse_note(note.slug, candidate, taxonomy).meta.status == "draft":
+                return candidate
+        except KbError:
+            pass
+    return dump_note(Note(note.slug, note.meta.copy(status="draft"), note.body))
+
+
+def _closing_line(lines: list[str]) -> int:
+    return next(i for i in range(1, len(lines)) if lines[i].rstrip("\r") in ("---", "..."))
+
+
+def _file_lines(findings: list[workflow.PdFinding], text: str) -> list[workflow.PdFinding]:
+    """The findings with each line counted in the source file rather than in its field."""
+    lines = text.lstrip("\ufeff").split("\n")
+    closing = _closing_line(lines)
+    body_first = closing + 1
+    while body_first < len(lines) and lines[body_first] == "":
+        body_first += 1  # parse_note drops the blank lines before the body
+    out = []
+    for f in findings:
+        if f.field == "body":
+            line = body_first + f.line
+        else:
+            key = next((i for i in range(1, closing) if re.match(rf"{re.escape(f.field)}[ \t]*:", lines[i])), 0)
+            block = key and not lines[key].split(":", 1)[1].strip()  # a block list: one item per line
+            line = key + 1 + (f.line - 1 if block else 0)
+        out.append(replace(f, line=line))
+    return out
 
 
 def count_sources(paths: list[Path]) -> int:

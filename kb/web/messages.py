@@ -29,8 +29,9 @@ WORDS = (
     # statuses and visibilities (model.STATUSES, model.VISIBILITIES)
     N_("draft"), N_("review"), N_("published"),
     N_("public"), N_("internal"), N_("restricted"),
-    # the fields personal-data findings are in (workflow.scan_note), capitalised by the template
-    N_("Title"), N_("Summary"), N_("Body"),
+    # the fields personal-data findings are in (workflow.scan_note: every front-matter value), capitalised by
+    # the template; the other keys' names are in FIELDS below; an extra key is shown as it is written
+    N_("Title"), N_("Summary"), N_("Body"), N_("Regions"),
     # pdscan's findings
     N_("Looks like an e-mail address."), N_("Looks like exact GPS coordinates."),
     N_("Looks like a date of birth."), N_("Looks like a passport, ID or case number."),
