@@ -8,10 +8,12 @@ import re
 # of emphasis takes ~55 s, 10,000 nested '[' ~13 s, 20,000 nested <div> ~12 s, a 10,000-row table ~3 s
 # in html5lib's tree walker). Such bodies are shown as escaped preformatted text instead. The largest
 # shared-corpus note is 330 kB, its largest block 10 kB.
-MAX_CHARS = 1 << 20            # whole body
+MAX_CHARS = 400_000            # whole body (Python-Markdown + bleach take ~2 µs a character on plain prose)
 MAX_BLOCK_COST = 2 * 10 ** 10  # sum of squared paragraph lengths (one 141 kB paragraph)
 MAX_BRACKET_SCAN = 2_000_000   # characters Markdown scans to match '[' with ']'
 MAX_DEPTH = 100                # element nesting in the HTML handed to the sanitiser
+MAX_FOOTNOTES = 300            # '[^' markers: the footnote extension is quadratic in references (1,000: 1 s)
+MAX_COST_US = 800_000          # estimated microseconds of Markdown + bleach work (see estimated_cost)
 MAX_CHILDREN = 5_000           # child elements of one element (html5lib's tree walker is quadratic in them)
 CHUNK_ELEMENTS = 100           # top-level elements sanitised per html5lib call, for the same reason
 
@@ -24,6 +26,10 @@ def check_complexity(text: str) -> None:
     """Raise TooComplex for bodies past the guards above (cheap, linear scans)."""
     if len(text) > MAX_CHARS:
         raise TooComplex("body too long")
+    if text.count("[^") > MAX_FOOTNOTES:
+        raise TooComplex("too many footnote markers")
+    if estimated_cost(text) > MAX_COST_US:
+        raise TooComplex("too many elements to render in time")
     if sum(len(b) ** 2 for b in re.split(r"\n[ \t]*\n", text)) > MAX_BLOCK_COST:
         raise TooComplex("paragraph too long")
     if text.count("[") > MAX_BRACKET_SCAN // 20:
@@ -41,6 +47,22 @@ def check_complexity(text: str) -> None:
             opened.clear()
         if scan > MAX_BRACKET_SCAN:
             raise TooComplex("brackets nested too deep")
+
+
+# Microseconds each costs Python-Markdown and bleach, measured on the 2-core server (tests/test_hostile_inputs.py
+# checks the sum stays honest): HTML elements dominate, prose is cheap.
+_COST_PER = ((re.compile(r"\n[ \t]*\n"), 125),                         # blocks (paragraphs)
+             (re.compile(r"^[ \t]*(?:[-*+>]|\d{1,9}[.)])", re.M), 120),   # list items, quotes
+             (re.compile(r"\|"), 140),                                     # table cells
+             (re.compile(r"^[ \t]*#|^[=-]{2,}[ \t]*$", re.M), 360),       # headings (and the TOC entry)
+             (re.compile(r"[*_`]"), 50),                                   # emphasis and code (per marker)
+             (re.compile(r"[\[<]"), 115),                                  # links, wiki links, tags
+             (re.compile(r"&"), 35))                                        # entities
+
+
+def estimated_cost(text: str) -> int:
+    """A linear, pessimistic estimate of the microseconds rendering ``text`` takes (regex counts only)."""
+    return 2 * len(text) + sum(per * sum(1 for _ in rx.finditer(text)) for rx, per in _COST_PER)
 
 
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "param", "source", "track",

@@ -15,7 +15,7 @@ from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFoun
 from .history import History, Revision
 from .importer import ImportReport, plan_import
 from .indexing import Indexer
-from .model import Note, NoteMeta, check_slug, dump_note, parse_note
+from .model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
 from .redirects import Redirects
 from .render import Rendered, Renderer
 from .search import Hit, SearchIndex, SearchQuery, SearchResults
@@ -183,6 +183,7 @@ class Wiki:
         recorded in the message), update the index.
         """
         check_slug(slug)
+        check_body(body)
         author = getattr(user, "username", None) or "kb"
         body = workflow.normalise_body(body)
         with self.store.locked():

@@ -74,7 +74,7 @@ def create_note():
     slug = data.get("slug")
     if slug is not None:
         try:
-            slug = publish.check_new_slug(slug if isinstance(slug, str) else "")
+            slug = publish.check_new_slug(slug if isinstance(slug, str) else "", wiki)
         except InvalidNote as exc:
             problems.extend(exc.problems)
     if problems:

@@ -62,8 +62,12 @@ def preview_html(body: str) -> str:
     return wiki.renderer.render(body, lambda s: wiki.title_if_readable(current_user, s)).html
 
 
-def render_editor(form: Form, note: Note | None, status: int = 200, **context):
-    """The editor page; ``note`` is the note being edited (None: a new one)."""
+def render_editor(form: Form, note: Note | None, status: int = 200, may_preview: bool = True, **context):
+    """The editor page; ``note`` is the note being edited (None: a new one).
+
+    A preview is rendered only for a signed-in writer whose form passed the CSRF check: the signed-out and
+    expired-form pages give the text back unrendered, so rendering costs an anonymous request nothing.
+    """
     wiki = current_wiki()
     statuses = access.statuses_for(current_user, note.meta if note else None, wiki.taxonomy)
     if form.values.get("status") and form.values["status"] not in statuses:
@@ -73,7 +77,7 @@ def render_editor(form: Form, note: Note | None, status: int = 200, **context):
         context["banner"] = translate(context["banner"])
     general = [(field_label(f), m) for f, msgs in form.errors.items() if f not in FIELD_LABELS and f != "slug"
                for m in msgs]
-    if "preview" in request.form:
+    if "preview" in request.form and may_preview and current_user.is_authenticated:
         context.setdefault("preview", preview_html(form.body))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
                            field_labels=FIELD_LABELS, **context), status
@@ -85,7 +89,7 @@ def _try_save(form: Form, note: Note | None):
     try:
         meta = publish.new_meta(wiki.taxonomy, form.meta_fields(), note.meta if note else None)
         if note is None:
-            slug = publish.check_new_slug(form.slug) if form.slug else publish.free_slug(wiki, meta.title)
+            slug = publish.check_new_slug(form.slug, wiki) if form.slug else publish.free_slug(wiki, meta.title)
         else:
             slug = note.slug
         result = wiki.save(current_user, slug, meta, form.body, form.base_revision or None, message=form.message,
@@ -150,7 +154,7 @@ def keeps_text_when_signed_out(view):
                 note = current_wiki().get_note(current_user, kwargs["slug"])
             except NoteNotFound:
                 note = None
-        return render_editor(form_from_request(), note, 401, action=request.path, signed_out=True,
+        return render_editor(form_from_request(), note, 401, may_preview=False, action=request.path, signed_out=True,
                              banner=N_("You are signed out, so nothing was saved. Sign in in another tab "
                                        "or window, then come back and save: your text is below."))
     return wrapper
@@ -236,7 +240,7 @@ def expired_form(exc: CSRFError):
             note = current_wiki().get_note(current_user, request.view_args["slug"])
         except NoteNotFound:
             note = None
-    return render_editor(form_from_request(), note, 400,
+    return render_editor(form_from_request(), note, 400, may_preview=False,
                          banner=N_("This form had expired or was not sent from kb, so nothing was saved. "
                                    "Your text is below: check it and save again."))
 
