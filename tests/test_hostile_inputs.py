@@ -478,3 +478,32 @@ def test_the_sign_ins_table_is_added_to_an_existing_database(tmp_path):
     assert store.sign_ins.check(key, 1, dt.timedelta(minutes=5), dt.timedelta(hours=1))
     assert store.by_username("old").username == "old"
     store.dispose()
+
+
+# --- bodies that once made a renderer step super-linear ---------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "```x\n" * 20_000,                        # fence lines that open no block (a lazy regex ran to the end each)
+    "`" * 20_000,                             # one long run of backticks
+    "".join("`" * k + "a" for k in range(600, 0, -1)),  # runs that close nothing
+    "<a" * 50_000,                            # tag starts that never close
+    "http://x.org\n\n<" * 4_000,              # the same, as Markdown's HTML extractor meets them
+    "[x" * 50_000, "[^" * 50_000, "[a](" * 50_000, "![a](" * 50_000,  # link starts that never close
+    "[a]: http://x\n`<!--\n" * 2_048,         # one long block split again and again
+    "&#x41;" * 16_384,                        # entities
+], ids=lambda body: repr(body[:14]))
+def test_pathological_bodies_render_index_and_link_in_bounded_time(body):
+    from kb.render import Renderer
+    renderer = Renderer()
+    start = time.perf_counter()
+    html = renderer.render(body, lambda slug: None).html
+    renderer.plain_text(body)
+    renderer.links(body)
+    assert time.perf_counter() - start < 2.0
+    assert "<script" not in html
+
+
+def test_links_still_skip_code_fences_and_spans():
+    from kb.render import Renderer
+    body = "a [[one]] `[[no]]` b ``x [[no]]` y`` [[two]]\n```py\n[[no]]\n```\n~~~\n[[no]]\n~~~\n```x\n[[three]]"
+    assert Renderer().links(body) == ["one", "two", "three"]
