@@ -20,7 +20,12 @@ def create_app(config: dict | None = None) -> Flask:
                 instance_path=str(values["KB_INSTANCE_DIR"]))
     app.config.update(values)
     app.config["SECRET_KEY"] = values["KB_SECRET_KEY"]
-    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
+    # Flask defines MAX_CONTENT_LENGTH (as None), so setdefault would never apply: set it outright, unless
+    # the caller's config mapping gives it.
+    app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH") or \
+        int(values["KB_MAX_REQUEST_MB"] * 1024 * 1024)
+    # A form's text fields may fill the whole limit (a note body is up to 400,000 characters, ~1.6 MB of UTF-8)
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
     users.create_all()

@@ -1,4 +1,4 @@
-"""The accounts database's tables: users, API tokens, the audit log (SQLAlchemy, no Flask).
+"""The accounts database's tables: users, API tokens, sign-ins, the audit log (SQLAlchemy, no Flask).
 
 ``User`` offers the four members flask-login looks for, so the web layer needs no adapter.
 """
@@ -91,6 +91,18 @@ class ApiToken(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SignIn(Base):
+    """One browser's sign-in: the session cookie carries the id, the database says whether it still holds."""
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # sha256 of the cookie's key
+    started: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEntry(Base):

@@ -140,6 +140,32 @@ def import_(ctx: click.Context, paths: tuple[Path, ...]):
 
 
 @cli.group()
+def redirects():
+    """The old names of renamed notes, which keep leading to them (no new note may take one)."""
+
+
+@redirects.command("list")
+@click.pass_context
+def redirects_list(ctx: click.Context):
+    """Each old name and the note it leads to."""
+    for old, new in sorted(_wiki(ctx).redirects.load().items()):
+        click.echo(f"{old} -> {new}")
+
+
+@redirects.command("drop")
+@click.argument("old_name")
+@click.pass_context
+def redirects_drop(ctx: click.Context, old_name: str):
+    """Free an old name: links to it stop leading to the renamed note, and a new note may take it."""
+    from .publish import drop_redirect
+    try:
+        drop_redirect(_wiki(ctx), old_name.strip(), author="cli")
+    except KbError as exc:
+        _fail(exc)
+    click.echo(f"Freed {old_name.strip()!r}.")
+
+
+@cli.group()
 def user():
     """Manage accounts."""
 

@@ -23,7 +23,11 @@ SETTINGS = (
     Setting("KB_ADMIN_PASSWORD", "", "Password of the first admin account created by `kb init`; random if unset."),
     Setting("KB_TRUST_PROXY", "", "Set to 1 behind a reverse proxy to honour X-Forwarded-Proto/-For/-Host."),
     Setting("KB_CHECK_INDEX_ON_START", "1", "Compare the index with content/ at start and repair drift (0 to skip)."),
+    Setting("KB_MAX_REQUEST_MB", "4", "Largest request body accepted, in megabytes; larger ones get 413 unread."),
+    Setting("KB_SESSION_IDLE_MINUTES", "60", "A sign-in ends after this many minutes without a request."),
+    Setting("KB_SESSION_MAX_HOURS", "12", "A sign-in ends this many hours after it started, however active."),
 )
+NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
 
 
 def _secret_key(instance: Path) -> str:
@@ -58,6 +62,13 @@ def load(overrides: dict | None = None, environ=None) -> dict:
         values["KB_SECRET_KEY"] = _secret_key(values["KB_INSTANCE_DIR"])
     values["KB_TRUST_PROXY"] = str(values["KB_TRUST_PROXY"]).lower() in ("1", "true", "yes", "on")
     values["KB_CHECK_INDEX_ON_START"] = str(values["KB_CHECK_INDEX_ON_START"]).lower() in ("1", "true", "yes", "on")
+    for key in NUMBERS:
+        try:
+            values[key] = float(values[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a number, not {str(values[key])[:40]!r}") from None
+        if not values[key] > 0:
+            raise ValueError(f"{key} must be more than 0")
     for k, v in overrides.items():
         if k not in values:
             values[k] = v  # Flask settings such as TESTING pass straight through

@@ -9,7 +9,8 @@ from typing import Callable
 
 from . import workflow
 from .errors import InvalidNote, KbError
-from .model import SLUG_MAX, Note, dump_note, parse_note, slugify
+from .model import RESERVED, SLUG_MAX, Note, check_body, dump_note, parse_note, slugify
+from .redirects import Redirects
 from .store import Store
 
 SOURCE_MAX_BYTES = 5 * 1024 * 1024
@@ -50,18 +51,21 @@ def plan_import(store: Store, taxonomy, paths: list[Path],
                 progress: Callable[[int], None] | None = None) -> tuple[ImportReport, dict[str, bytes]]:
     """Validate every file and choose its slug; return the report and the files to write (slug -> bytes).
 
-    A slug already taken by different text gets -2, -3, ...; the same text already present changes nothing,
-    so a second import of the same files is a no-op and nothing is ever overwritten.
+    A slug already taken by different text (or kept by a renamed note's redirect) gets -2, -3, ...; the same
+    text already present changes nothing, so a second import of the same files is a no-op and nothing is
+    ever overwritten. A file whose name is reserved (new.md: /notes/new is the editor) is reported, not imported.
     """
     report = ImportReport()
     writes: dict[str, bytes] = {}
-    taken_now: set[str] = set()
+    taken_now: set[str] = set(Redirects(store).load())
     for path, base in find_sources(paths):
         if progress:
             progress(1)
         try:
             if not base:
                 raise InvalidNote([("file name", "gives an empty note name")])
+            if base in RESERVED:
+                raise InvalidNote([("file name", f"{base!r} is reserved; choose another name")])
             if path.stat().st_size > SOURCE_MAX_BYTES:
                 raise InvalidNote([("file", f"is larger than {SOURCE_MAX_BYTES // (1024 * 1024)} MB")])
             data = path.read_bytes()
@@ -70,6 +74,7 @@ def plan_import(store: Store, taxonomy, paths: list[Path],
             except UnicodeDecodeError:
                 raise InvalidNote([("file", "is not UTF-8 text")]) from None
             note = parse_note(base, text, taxonomy, source=str(path))
+            check_body(note.body)
             findings = workflow.scan_note(note.meta, note.body) if workflow.is_public(note.meta) else []
             if findings:
                 data = _as_draft(note, text, taxonomy).encode("utf-8")

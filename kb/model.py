@@ -11,11 +11,21 @@ from .errors import InvalidNote, InvalidSlug
 from .taxonomy import LANGUAGES, STATUSES, VISIBILITIES, Taxonomy
 
 SLUG_MAX = 120
-_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Names the web routes use after /notes/ (or could one day): a note cannot take them.
+RESERVED = frozenset({"new", "search", "edit", "preview", "history", "diff", "raw", "rename", "delete", "status",
+                      "revisions", "restore", "export", "feeds", "api", "admin", "static"})
 KNOWN_KEYS = ("title", "language", "regions", "topics", "audience", "visibility", "status", "summary",
               "authors", "created", "updated", "translations")
 TITLE_MAX = 300
 SUMMARY_MAX = 2000
+# Limits checked before any parsing, so a hostile file costs kb no more than reading it.
+BODY_MAX = 400_000            # characters of Markdown (render_limits.MAX_CHARS renders up to this)
+FRONT_MATTER_MAX = 16_384     # characters of YAML between the '---' lines (kb writes ~1 kB)
+FRONT_MATTER_KEYS = 50        # keys at the top level
+FRONT_MATTER_DEPTH = 4        # nesting of lists and mappings (translations: 2)
+FRONT_MATTER_VALUES = 500     # scalars in all
+FRONT_MATTER_STRING = 4_000   # characters in one value
 
 
 def check_slug(slug: Any) -> str:
@@ -24,7 +34,7 @@ def check_slug(slug: Any) -> str:
         raise InvalidSlug("A note name (slug) cannot be empty.")
     if len(slug) > SLUG_MAX:
         raise InvalidSlug(f"A note name (slug) has at most {SLUG_MAX} characters.")
-    if not _SLUG_RE.match(slug):
+    if not _SLUG_RE.fullmatch(slug):
         raise InvalidSlug("A note name (slug) uses only lowercase letters a-z, digits and single hyphens "
                           f"between them: {slug[:60]!r} does not.")
     return slug
@@ -81,11 +91,44 @@ def split_front_matter(text: str) -> tuple[str, str]:
     raise InvalidNote([("front matter", "the closing '---' line is missing")])
 
 
+def check_body(body: str) -> None:
+    """InvalidNote when a body is past BODY_MAX (checked on save and import, before anything else)."""
+    if len(body) > BODY_MAX:
+        raise InvalidNote([("body", f"has at most {BODY_MAX} characters")])
+
+
+def _check_shape(data: Any) -> None:
+    """InvalidNote when parsed front matter has too many keys, values, levels or characters."""
+    if isinstance(data, dict) and len(data) > FRONT_MATTER_KEYS:
+        raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_KEYS} keys")])
+    count, chars = 0, 0
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list, tuple)):
+            if depth >= FRONT_MATTER_DEPTH:
+                raise InvalidNote([("front matter", f"nests lists and mappings at most {FRONT_MATTER_DEPTH} deep")])
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else list(value)
+            stack.extend((item, depth + 1) for item in items)
+            continue
+        count += 1
+        size = len(value) if isinstance(value, str) else 0
+        chars += size
+        if count > FRONT_MATTER_VALUES:
+            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_VALUES} values")])
+        if size > FRONT_MATTER_STRING:
+            raise InvalidNote([("front matter", f"values have at most {FRONT_MATTER_STRING} characters")])
+        if chars > FRONT_MATTER_MAX:
+            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_MAX} characters")])
+
+
 def parse_note(slug: str, text: str, taxonomy: Taxonomy, source: str = "") -> Note:
     """Parse a note file's text; raise InvalidNote listing every problem, with the file name."""
     source = source or f"{slug}.md"
     try:
         fm_text, body = split_front_matter(text)
+        if len(fm_text) > FRONT_MATTER_MAX:  # before YAML sees it
+            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_MAX} characters")])
         try:
             data = yamlio.load(fm_text)
         except yamlio.YamlError as exc:
@@ -131,6 +174,7 @@ def _as_datetime(value: Any, fieldname: str, problems: list) -> dt.datetime | No
 
 def meta_from_dict(data: dict, taxonomy: Taxonomy) -> NoteMeta:
     """Validate front matter (a mapping) against the taxonomy; raise InvalidNote listing every problem."""
+    _check_shape(data)
     problems: list[tuple[str, str]] = []
     title = data.get("title")
     if not isinstance(title, (str, int, float)) or not str(title).strip():

@@ -10,13 +10,13 @@ from typing import Any
 from . import access, worddiff
 from .errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
                      PermissionDenied, RevisionNotFound)
-from .model import Note, NoteMeta, check_slug, meta_from_dict, meta_to_dict, parse_note, slugify
+from .model import RESERVED, Note, NoteMeta, check_slug, meta_from_dict, meta_to_dict, parse_note, slugify
 from .redirects import FILE as REDIRECTS_FILE
 from .search import Hit, SearchQuery
 from .wiki import Wiki
 from .workflow import SaveResult
 
-RESERVED = frozenset({"new"})  # /notes/new is the editor
+RENAMED_AWAY = "this name leads to a renamed note; choose another name (an admin can free it)"
 
 
 @dataclass(frozen=True)
@@ -40,24 +40,33 @@ class Comparison:
     html: str  # word-level diff of the source text, safe HTML
 
 
-def check_new_slug(slug: str) -> str:
-    """A name for a new or renamed note; InvalidNote on the "slug" field when it cannot be used."""
+def check_new_slug(slug: str, wiki: Wiki | None = None, renaming: str | None = None) -> str:
+    """A name for a new or renamed note; InvalidNote on the "slug" field when it cannot be used.
+
+    With ``wiki``, an old name that redirects to a renamed note is refused too (taking it would take over
+    the redirect and every link to the old name), except when ``renaming`` that very note back.
+    """
     try:
         check_slug(slug)
     except InvalidSlug as exc:
         raise InvalidNote([("slug", str(exc))]) from None
     if slug in RESERVED:
         raise InvalidNote([("slug", f"{slug!r} is reserved; choose another name")])
+    if wiki is not None:
+        target = wiki.redirects.target(slug)
+        if target and target != renaming:
+            raise InvalidNote([("slug", RENAMED_AWAY)])
     return slug
 
 
 def free_slug(wiki: Wiki, title: str) -> str:
-    """A slug derived from the title, with -2, -3, ... when it is taken."""
+    """A slug derived from the title, with -2, -3, ... when it is taken (by a note or a rename's redirect)."""
     base = slugify(title, 110) or "note"
     if base in RESERVED:
         base += "-note"
     slug, n = base, 1
-    while wiki.store.exists(slug):
+    redirects = wiki.redirects.load()
+    while wiki.store.exists(slug) or slug in redirects:
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -72,9 +81,10 @@ def _readable(wiki: Wiki, user: Any, slug: str) -> bool:
 
 
 def _unused(wiki: Wiki, base: str) -> str:
-    """``base`` with -2, -3, ... until no note has the name."""
+    """``base`` with -2, -3, ... until no note has the name and no renamed note's redirect holds it."""
     slug, n = base, 1
-    while wiki.store.exists(slug):
+    redirects = wiki.redirects.load()
+    while wiki.store.exists(slug) or slug in redirects:
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -88,10 +98,10 @@ def new_name(wiki: Wiki, user: Any, title: str, wanted: str = "") -> tuple[str, 
     created note under the name it was given). Without ``wanted``, the name comes from the title, and a taken
     one is said only when the writer may read the note that has it.
     """
-    base = check_new_slug(wanted) if wanted else (slugify(title, 110) or "note")
+    base = check_new_slug(wanted, wiki) if wanted else (slugify(title, 110) or "note")
     if not wanted and base in RESERVED:
         base += "-note"
-    if not wiki.store.exists(base):
+    if not wiki.store.exists(base) and not wiki.redirects.target(base):
         return base, ""
     readable = _readable(wiki, user, base)
     if wanted and readable:
@@ -212,6 +222,7 @@ def rename(wiki: Wiki, user: Any, slug: str, new_slug: str, base_revision: str |
         _editable(wiki, user, slug, base_revision, access.can_edit)
         if new_slug == slug:
             raise InvalidNote([("slug", "the new name is the same as the old one")])
+        check_new_slug(new_slug, wiki, renaming=slug)  # not another renamed note's old name
         if wiki.store.exists(new_slug):
             if _readable(wiki, user, new_slug):
                 raise InvalidNote([("slug", f"a note named {new_slug!r} already exists")])
@@ -222,6 +233,19 @@ def rename(wiki: Wiki, user: Any, slug: str, new_slug: str, base_revision: str |
         wiki.history.commit([old_rel, new_rel, REDIRECTS_FILE], f"Rename {slug} to {new_slug}", author)
         wiki.indexer.refresh([slug, new_slug])
     return new_slug
+
+
+def drop_redirect(wiki: Wiki, old: str, author: str = "kb") -> str:
+    """Free a renamed note's old name (an admin's decision, from the command line): the redirect goes, links
+    to the old name stop leading to the note, and a new note may take the name. Returns the commit."""
+    with wiki.store.locked():
+        mapping = wiki.redirects.load()
+        if old not in mapping:
+            raise KbError(f"no renamed note leads from {str(old)[:120]!r}")
+        target = mapping.pop(old)
+        wiki.redirects.write(mapping)
+        rev = wiki.history.commit([REDIRECTS_FILE], f"Free the old name {old} (it led to {target})", author)
+    return rev or ""
 
 
 def delete(wiki: Wiki, user: Any, slug: str, reason: str = "", base_revision: str | None = None) -> str:

@@ -20,6 +20,7 @@ from .accounts_model import ROLES, ApiToken, AuditEntry, User, hash_token, now_u
 from .auditlog import AuditLog, clip
 from .db import Database
 from .errors import KbError
+from .signins import SignIns
 
 __all__ = ["UserStore", "User", "ApiToken", "AuditEntry", "UserError", "ROLES", "MIN_PASSWORD", "hash_token"]
 
@@ -49,6 +50,7 @@ class UserStore:
         self._read = self.db.reading
         self._writing = self.db.writing
         self.audit_log = AuditLog(self.db)
+        self.sign_ins = SignIns(self.db)
         self.places = {str(p).casefold(): str(p) for p in valid_places}
 
     def create_all(self) -> None:

@@ -18,7 +18,7 @@ from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFoun
 from .history import History, Revision
 from .importer import ImportReport, plan_import
 from .indexing import Indexer
-from .model import Note, NoteMeta, check_slug, dump_note, parse_note
+from .model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
 from .redirects import Redirects
 from .render import Rendered, Renderer
 from .search import Hit, SearchIndex, SearchQuery, SearchResults
@@ -256,6 +256,7 @@ class Wiki:
         recorded in the message), update the index.
         """
         check_slug(slug)
+        check_body(body)
         author = getattr(user, "username", None) or "kb"
         body = workflow.normalise_body(body)
         merged_with = ""

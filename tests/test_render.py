@@ -463,19 +463,19 @@ def test_any_unicode_renders_and_is_servable(body):
     assert_inert(rendered.html)
 
 
-def test_one_megabyte_body_renders_as_markdown():
-    body = ("Returnees " + "need support and follow-up " * 37 + "*now*.\n\n") * 1_000
-    assert len(body) > 1_000_000
+def test_a_body_of_300_kb_renders_as_markdown():
+    body = ("Returnees " + "need support and follow-up " * 37 + "*now*.\n\n") * 300
+    assert len(body) > 300_000
     html = render(body).html
-    assert html.startswith("<p>") and html.count("<em>now</em>") == 1_000
+    assert html.startswith("<p>") and html.count("<em>now</em>") == 300
 
 
 def test_long_documents_are_sanitised_in_pieces_without_changing_the_output():
     doc = ("Para *one* with [[x]] and [a](https://e.org).\n\n- a\n- *b*\n\n| h |\n|---|\n| c |\n\n"
            "<div>raw <em>html</em></div>\n\n<hr>\n\n```\ncode\n```\n\n> quote\n\n")
     renderer = Renderer()
-    whole = renderer.render(doc * 300, everyone).html
-    same = whole == "\n".join([renderer.render(doc, everyone).html] * 300)
+    whole = renderer.render(doc * 60, everyone).html
+    same = whole == "\n".join([renderer.render(doc, everyone).html] * 60)
     assert same  # (not compared inline: pytest's diff of 100 kB strings takes minutes)
 
 

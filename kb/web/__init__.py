@@ -10,7 +10,7 @@ from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import current_wiki, template_globals
 from . import audit, editor, feeds, manage, openapi, packs, redaction
 from .caching import init_caching
-from .security import KbLoginManager, init_security
+from .security import KbLoginManager, init_security, refuse_large_bodies
 
 LOCALES = i18n.LOCALES
 csrf = CSRFProtect()
@@ -33,6 +33,7 @@ def init_web(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.before_request(refuse_large_bodies)  # first: before the CSRF check reads the form
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)

@@ -75,7 +75,7 @@ def create_note():
     wanted = data.get("slug")
     if wanted is not None:
         try:
-            wanted = publish.check_new_slug(wanted if isinstance(wanted, str) else "")
+            wanted = publish.check_new_slug(wanted if isinstance(wanted, str) else "", wiki)
         except InvalidNote as exc:
             problems.extend(exc.problems)
     if problems:

@@ -1,6 +1,11 @@
-"""Sign in and sign out: throttled, CSRF-checked, a fresh session on sign-in, a safe place to go next."""
+"""Sign in and sign out: throttled, CSRF-checked, a fresh session on sign-in, a safe place to go next.
+
+Each sign-in is also a row in the accounts database (kb.signins): signing out ends it there, so a copied
+session cookie stops working, and it expires after KB_SESSION_IDLE_MINUTES idle or KB_SESSION_MAX_HOURS.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -47,9 +52,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+SIGN_IN_KEY = "kb_sign_in"  # the session's key to its row in the sign-ins table
+
+
+def session_limits() -> tuple[timedelta, timedelta]:
+    """(idle, maximum age) of a sign-in, from the settings."""
+    config = current_app.config
+    return (timedelta(minutes=config["KB_SESSION_IDLE_MINUTES"]), timedelta(hours=config["KB_SESSION_MAX_HOURS"]))
+
+
 def sign_in(user) -> None:
     """Start a fresh session for the user: nothing from before sign-in carries over."""
     session.clear()
+    session[SIGN_IN_KEY] = current_users().sign_ins.start(user.id, session_limits()[1])
     login_user(user)
 
 
@@ -80,6 +95,7 @@ def login():
 def logout():
     if request.method == "GET":
         return render_template("auth/logout.html")
+    current_users().sign_ins.end(session.get(SIGN_IN_KEY))  # a copy of the cookie is signed out too
     if current_user.is_authenticated:
         logout_user()
     session.clear()

@@ -63,8 +63,12 @@ def preview_html(body: str, language: str) -> str:
     return current_wiki().render_body(current_user, body, language).html
 
 
-def render_editor(form: Form, note: Note | None, status: int = 200, **context):
-    """The editor page; ``note`` is the note being edited (None: a new one)."""
+def render_editor(form: Form, note: Note | None, status: int = 200, may_preview: bool = True, **context):
+    """The editor page; ``note`` is the note being edited (None: a new one).
+
+    A preview is rendered only for a signed-in writer whose form passed the CSRF check: the signed-out and
+    expired-form pages give the text back unrendered, so rendering costs an anonymous request nothing.
+    """
     wiki = current_wiki()
     statuses = access.statuses_for(current_user, note.meta if note else None, wiki.taxonomy)
     if form.values.get("status") and form.values["status"] not in statuses:
@@ -74,7 +78,7 @@ def render_editor(form: Form, note: Note | None, status: int = 200, **context):
         context["banner"] = translate(context["banner"])
     general = [(field_label(f), m) for f, msgs in form.errors.items() if f not in FIELD_LABELS and f != "slug"
                for m in msgs]
-    if "preview" in request.form:
+    if "preview" in request.form and may_preview and current_user.is_authenticated:
         context.setdefault("preview", preview_html(form.body, form.values.get("language") or ""))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
                            field_labels=FIELD_LABELS, **context), status
@@ -176,7 +180,7 @@ def keeps_text_when_signed_out(view):
                 note = current_wiki().get_note(current_user, kwargs["slug"])
             except NoteNotFound:
                 note = None
-        return render_editor(form_from_request(), note, 401, action=request.path, signed_out=True,
+        return render_editor(form_from_request(), note, 401, may_preview=False, action=request.path, signed_out=True,
                              banner=N_("You are signed out, so nothing was saved. Sign in in another tab "
                                        "or window, then come back and save: your text is below."))
     return wrapper
@@ -263,7 +267,7 @@ def expired_form(exc: CSRFError):
             note = current_wiki().get_note(current_user, request.view_args["slug"])
         except NoteNotFound:
             note = None
-    return render_editor(form_from_request(), note, 400,
+    return render_editor(form_from_request(), note, 400, may_preview=False,
                          banner=N_("This form had expired or was not sent from kb, so nothing was saved. "
                                    "Your text is below: check it and save again."))
 

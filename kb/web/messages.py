@@ -77,6 +77,12 @@ SENTENCES = (
     N_("choose draft, review or published"),
     N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between them and remove "
        "the mark lines"),
+    # limits checked before parsing (model.check_body, model._check_shape, publish.RENAMED_AWAY)
+    N_("has at most %(n)s keys"),
+    N_("has at most %(n)s values"),
+    N_("nests lists and mappings at most %(n)s deep"),
+    N_("values have at most %(n)s characters"),
+    N_("this name leads to a renamed note; choose another name (an admin can free it)"),
     # other domain errors
     N_("A note named %(name)s already exists."),
     N_("A note named %(name)s exists now; rename it first, then undo the deletion."),

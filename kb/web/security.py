@@ -16,6 +16,7 @@ from flask_login.utils import encode_cookie
 from flask_wtf.csrf import CSRFProtect
 
 from ..throttle import SignInThrottle
+from .auth import SIGN_IN_KEY, session_limits
 from .errors import error_response
 from .messages import N_
 
@@ -63,6 +64,16 @@ def _invalid_token():
     return response
 
 
+def refuse_large_bodies():
+    """413 before anything reads a body larger than MAX_CONTENT_LENGTH (as announced by Content-Length);
+    werkzeug stops a body without one at the same size while it is read."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        return error_response(413, gettext("The request is larger than %(n)s MB, so it was not read. Nothing "
+                                           "was changed.", n=f"{limit / 1024 / 1024:g}"))
+    return None
+
+
 def init_security(app: Flask, login_manager: LoginManager, csrf: CSRFProtect) -> None:
     """Cookie flags, the user loaders, bearer tokens on /api/, and the sign-in throttle."""
     users = app.extensions["kb.users"]
@@ -81,7 +92,10 @@ def init_security(app: Flask, login_manager: LoginManager, csrf: CSRFProtect) ->
     def load_user(session_id: str):
         if "token_user" in g:  # an explicit bearer token wins over a cookie sent along with it
             return g.token_user
-        return users.load_session_user(session_id)
+        user = users.load_session_user(session_id)
+        if user is None or not users.sign_ins.check(session.get(SIGN_IN_KEY), user.id, *session_limits()):
+            return None  # signed out, expired, or a cookie from before sign-ins were kept: sign in again
+        return user
 
     @login_manager.request_loader
     def load_from_token(_request):
