@@ -17,7 +17,6 @@ import os
 import re
 import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from babel.dates import format_date
@@ -27,7 +26,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from kb import access, pdscan
-from kb.errors import EditConflict, InvalidNote, KbError, NoteExists, PersonalDataFound
+from kb.errors import EditConflict, InvalidNote, KbError, PersonalDataFound
 from kb.model import check_slug, meta_from_dict, parse_note
 from kb.publish import RESERVED, check_new_slug
 from kb.queryparse import parse as parse_query

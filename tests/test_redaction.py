@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from kb.cli import cli
 from kb.search import SearchQuery
 
-from .conftest import csrf_token, git, login
+from .conftest import csrf_token, git
 
 SLUG = "reintegration-counselling-returnees-mali"  # public, published, English, Mali
 NAME = "Aminata Traoré"
