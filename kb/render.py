@@ -371,9 +371,9 @@ _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"<(?:script|style)\b.*?(?:</(?:script|style)\s*>|\Z)", " ", re.S | re.I),
     (r"</?[a-zA-Z][^<>]*>", " ", 0),                                # tags ('<' stops: linear)
     (r"^[ \t]*\[(?!\^)[^\]\n]+\]:[ \t]*\S+.*$", " ", re.M),         # reference definitions
-    (r"\[\^[^\]\n]+\]:?", "", 0),                                  # footnote markers
+    (r"\[\^[^\[\]\n]+\]:?", "", 0),                                # footnote markers
     (WIKILINK_RE.pattern, lambda m: m.group(2) or " ", 0),  # the label only: never the target's name
-    (r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])", r"\1", 0),  # links, images -> their text
+    (r"!?\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])", r"\1", 0),  # links, images -> their text
     (r"^[ \t]*(?:#{1,6}[ \t]|>[ >\t]*|(?:[-*+]|\d{1,9}[.)])[ \t]+)", " ", re.M),  # block markers
     (r"^[ \t]*[-=*_|: \t]{3,}$", " ", re.M),                        # rules, underlines, table rules
     (r"[*`]+|~~|\b_+|_+\b", "", 0),                                  # inline markers, not snake_case
