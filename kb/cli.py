@@ -33,7 +33,18 @@ def _fail(exc: Exception):
     raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
 
 
-@click.group()
+class _Kb(click.Group):
+    """The `kb` group: a misconfiguration or an OS error ends any command with one line and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        from .firststart import HANDLED, one_line
+        try:
+            return super().invoke(ctx)
+        except HANDLED as exc:
+            raise click.ClickException(one_line(exc)) from None
+
+
+@click.group(cls=_Kb)
 @click.pass_context
 def cli(ctx: click.Context):
     """kb: practice notes on migrant protection, shared across regions."""
@@ -43,11 +54,22 @@ def cli(ctx: click.Context):
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context):
-    """Create what is missing: content repository, database, admin account, search index."""
+    """Create what is missing: folders, content repository (with the default taxonomy), database, admin
+    account, search index."""
+    from .firststart import check_folders, install_default_taxonomy
+    values = ctx.obj["config"]
+    done = check_folders(values, create=True)
+    wrote = install_default_taxonomy(values["KB_CONTENT_DIR"])
+    if wrote:
+        done.append(f"Wrote the default taxonomy to {values['KB_CONTENT_DIR'] / 'taxonomy.yml'}")
     wiki = _wiki(ctx)
+    users = _users(ctx)  # the taxonomy and the database are checked before anything is said
+    for line in done:
+        click.echo(line)
     if wiki.history.init():
         click.echo(f"Created the content repository in {wiki.content_dir}")
-    users = _users(ctx)
+    elif wrote:
+        wiki.history.commit(["taxonomy.yml"], "Default taxonomy", author="kb")
     if users.count() == 0:
         password = os.environ.get("KB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         users.add("admin", password, "admin", display_name="Administrator")
@@ -70,16 +92,24 @@ def init(ctx: click.Context):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int):
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int):
     """Serve kb with gunicorn (a production WSGI server)."""
+    from .firststart import check_folders
+    check_folders(ctx.obj["config"], create=False)  # say what to fix here, not in a worker's traceback
+    _wiki(ctx).close()
+    _users(ctx).dispose()
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--access-logfile", "-", "--timeout", "60", "kb.wsgi:app"]
     os.execv(sys.executable, args)
 
 
 @cli.group()
-def index():
+@click.pass_context
+def index(ctx: click.Context):
     """Build or check the search index."""
+    from .firststart import check_folder
+    check_folder("KB_INDEX_DIR", ctx.obj["config"]["KB_INDEX_DIR"], create=True)
 
 
 def _rebuild(wiki) -> None:

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -59,16 +61,20 @@ def load(overrides: dict | None = None, environ=None) -> dict:
     if not values["KB_DATABASE_URL"]:
         values["KB_DATABASE_URL"] = f"sqlite:///{values['KB_INSTANCE_DIR'] / 'kb.sqlite'}"
     if not values["KB_SECRET_KEY"]:
-        values["KB_SECRET_KEY"] = _secret_key(values["KB_INSTANCE_DIR"])
+        try:
+            values["KB_SECRET_KEY"] = _secret_key(values["KB_INSTANCE_DIR"])
+        except OSError as exc:
+            raise ConfigError(f"KB_INSTANCE_DIR is {values['KB_INSTANCE_DIR']}, where kb cannot keep its secret key "
+                              f"({exc.strerror or exc}): make it a writable folder, or set KB_SECRET_KEY.") from None
     values["KB_TRUST_PROXY"] = str(values["KB_TRUST_PROXY"]).lower() in ("1", "true", "yes", "on")
     values["KB_CHECK_INDEX_ON_START"] = str(values["KB_CHECK_INDEX_ON_START"]).lower() in ("1", "true", "yes", "on")
     for key in NUMBERS:
         try:
             values[key] = float(values[key])
         except (TypeError, ValueError):
-            raise ValueError(f"{key} must be a number, not {str(values[key])[:40]!r}") from None
+            raise ConfigError(f"{key} must be a number, not {str(values[key])[:40]!r}") from None
         if not values[key] > 0:
-            raise ValueError(f"{key} must be more than 0")
+            raise ConfigError(f"{key} must be more than 0")
     for k, v in overrides.items():
         if k not in values:
             values[k] = v  # Flask settings such as TESTING pass straight through

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from .accounts_model import Base
+from .errors import ConfigError
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -36,7 +38,12 @@ class Database:
     """An engine for any SQLAlchemy URL, with ``reading()`` and ``writing()`` sessions."""
 
     def __init__(self, database_url: str):
-        url = make_url(database_url)
+        try:
+            url = make_url(database_url)
+        except sa_exc.ArgumentError:
+            raise ConfigError("KB_DATABASE_URL is not a database URL (e.g. sqlite:////srv/kb/kb.sqlite): "
+                              "correct it, or unset it for SQLite in the instance folder.") from None
+        self.shown_url = url.render_as_string(hide_password=True)
         kwargs: dict = {}
         sqlite = url.get_backend_name() == "sqlite"
         if sqlite:
@@ -45,7 +52,14 @@ class Database:
                 kwargs["poolclass"] = StaticPool  # one shared connection, or each would see its own empty DB
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = create_engine(url, **kwargs)
+        try:
+            self.engine = create_engine(url, **kwargs)
+        except sa_exc.NoSuchModuleError:
+            raise ConfigError(f"KB_DATABASE_URL names an unknown kind of database ({url.drivername!r} in "
+                              f"{self.shown_url}): use e.g. sqlite:// or postgresql://.") from None
+        except ImportError as exc:
+            raise ConfigError(f"KB_DATABASE_URL needs a database driver that is not installed ({exc}): "
+                              "install it, or use another URL.") from None
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -60,11 +74,16 @@ class Database:
 
     def create_all(self) -> None:
         """Create missing tables, and missing indexes of existing tables (added in later versions)."""
-        with self.engine.execution_options(kb_write=True).begin() as conn:
-            Base.metadata.create_all(conn)
-            for table in Base.metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(conn, checkfirst=True)
+        try:
+            with self.engine.execution_options(kb_write=True).begin() as conn:
+                Base.metadata.create_all(conn)
+                for table in Base.metadata.sorted_tables:
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
+        except sa_exc.DBAPIError as exc:  # cannot connect, or cannot write: a setting to fix, not a bug
+            reason = " ".join(str(exc.orig).split())[:200]
+            raise ConfigError(f"KB_DATABASE_URL: cannot open the database {self.shown_url} ({reason}): check the "
+                              "URL, and that its folder exists and is writable.") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -63,3 +63,7 @@ class PersonalDataFound(KbError):
         self.findings = list(findings)
         super().__init__(f"The note seems to contain personal data ({len(self.findings)} finding(s)); "
                          "change it, or confirm with a reason to publish it anyway.")
+
+
+class ConfigError(KbError, ValueError):
+    """A setting or a folder kb cannot work with; the message says what to fix, on one line."""

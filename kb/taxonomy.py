@@ -38,14 +38,25 @@ class Taxonomy:
     @classmethod
     def load(cls, path: Path) -> "Taxonomy":
         """Read content/taxonomy.yml; raise TaxonomyError naming what is wrong."""
+        path = Path(path)
         try:
-            data = yamlio.load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, yamlio.YamlError) as exc:
-            raise TaxonomyError(f"{path}: {exc}") from None
+            data = yamlio.load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TaxonomyError(f"{path} is missing: run `kb init` to put the default one there, or point "
+                                "KB_CONTENT_DIR at your content folder.") from None
+        except NotADirectoryError:
+            raise TaxonomyError(f"KB_CONTENT_DIR is {path.parent}, which is not a folder: point KB_CONTENT_DIR "
+                                "at a folder.") from None
+        except OSError as exc:
+            raise TaxonomyError(f"Cannot read {path} ({exc.strerror or exc}): make it a readable file.") from None
+        except UnicodeDecodeError:
+            raise TaxonomyError(f"{path} is not UTF-8 text: save it as UTF-8.") from None
+        except yamlio.YamlError as exc:
+            raise TaxonomyError(f"{path} is not valid YAML: {exc}. Correct it.") from None
         try:
             return cls.from_data(data)
         except (KeyError, TypeError, AttributeError) as exc:
-            raise TaxonomyError(f"{path}: malformed taxonomy ({exc})") from None
+            raise TaxonomyError(f"{path}: malformed taxonomy ({exc}): correct it.") from None
 
     @classmethod
     def from_data(cls, data: dict) -> "Taxonomy":

@@ -177,7 +177,12 @@ def test_remember_cookie_gets_the_same_flags(app, scheme):
 
 
 def test_no_remember_cookie_on_sign_in(client):
-    assert not [h for h in login(client, "pat").headers.getlist("Set-Cookie") if h.startswith("remember")]
+    resp = login(client, "pat")
+    assert resp.status_code == 302  # signed in...
+    assert client.get("/account").status_code == 200
+    cookies = resp.headers.getlist("Set-Cookie")
+    assert any(h.startswith("session=") for h in cookies)  # ...with a session cookie only
+    assert not [h for h in cookies if h.startswith("remember")]
 
 
 def test_sign_in_starts_a_fresh_session(client):
