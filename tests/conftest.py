@@ -68,6 +68,24 @@ def site(site_template, tmp_path) -> Path:
 
 
 @pytest.fixture
+def wiki(site):
+    """The service alone, without Flask: kb.wiki.Wiki over this test's copy of the site (content + index)."""
+    from kb.wiki import Wiki
+    service = Wiki(site / "content", site / "index")
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def accounts(site):
+    """The accounts of this test's copy of the site (ACCOUNTS), without Flask."""
+    from kb.users import UserStore
+    store = UserStore(f"sqlite:///{site / 'instance' / 'kb.sqlite'}")
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
 def app(site):
     from kb import create_app
     app = create_app(site_config(site))

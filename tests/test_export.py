@@ -39,10 +39,10 @@ def expected(place: str, who: str | None = None, topic: str | None = None, lang:
             and (lang is None or n.meta.language == lang)}
 
 
-def pack(app, place: str, who: str | None = None, **kw) -> zipfile.ZipFile:
+def pack(wiki, place: str, who: str | None = None, **kw) -> zipfile.ZipFile:
     """A region pack: public; with ``who``, that reader's internal pack."""
     out = io.BytesIO()
-    build_pack(app.extensions["kb.wiki"], reader(who), place, out, internal=who is not None, **kw)
+    build_pack(wiki, reader(who), place, out, internal=who is not None, **kw)
     return zipfile.ZipFile(out)
 
 
@@ -65,8 +65,8 @@ def check_links(zf: zipfile.ZipFile) -> None:
             assert target in names, f"{name}: {url} is not in the pack"
 
 
-def test_public_pack_has_index_notes_css_js_and_only_public_notes(app):
-    zf = pack(app, "Sahel")
+def test_public_pack_has_index_notes_css_js_and_only_public_notes(wiki):
+    zf = pack(wiki, "Sahel")
     names = zf.namelist()
     assert {"kb-sahel/index.html", "kb-sahel/kb.css", "kb-sahel/offline-search.js",
             "kb-sahel/search-index.js"} <= set(names)
@@ -81,26 +81,26 @@ def test_public_pack_has_index_notes_css_js_and_only_public_notes(app):
     check_links(zf)
 
 
-def test_internal_pack_content_follows_the_reader(app):
-    public, moussa, pat = (notes_in(pack(app, "Sahel", who)) for who in (None, "moussa", "pat"))
+def test_internal_pack_content_follows_the_reader(wiki):
+    public, moussa, pat = (notes_in(pack(wiki, "Sahel", who)) for who in (None, "moussa", "pat"))
     assert moussa == expected("Sahel", "moussa") and pat == expected("Sahel", "pat")
     assert public < pat < moussa  # internal notes for the signed-in, restricted and drafts for the focal point
     hidden = {s for s in moussa if NOTES[s].meta.visibility == "restricted"}
     assert hidden and not hidden & pat
 
 
-def test_a_default_pack_is_public_whoever_builds_it(app):
+def test_a_default_pack_is_public_whoever_builds_it(wiki):
     for who in ("moussa", "pat", "admin"):
         out = io.BytesIO()
-        report = build_pack(app.extensions["kb.wiki"], reader(who), "Sahel", out)
+        report = build_pack(wiki, reader(who), "Sahel", out)
         assert set(report.slugs) == notes_in(zipfile.ZipFile(out)) == expected("Sahel")
         assert report.folder == "kb-sahel" and not report.internal
     with pytest.raises(ExportError, match="signed-in reader"):
-        build_pack(app.extensions["kb.wiki"], None, "Sahel", io.BytesIO(), internal=True)
+        build_pack(wiki, None, "Sahel", io.BytesIO(), internal=True)
 
 
-def test_wiki_links_are_relative_files_or_marked_missing(app):
-    zf = pack(app, "Sahel")
+def test_wiki_links_are_relative_files_or_marked_missing(wiki):
+    zf = pack(wiki, "Sahel")
     page = zf.read("kb-sahel/notes/reintegration-counselling-returnees-mali.html").decode()
     assert '<a class="wikilink" href="unaccompanied-children-best-interests-agadez.html">' in page
     assert '<a class="wikilink missing">unavailable note</a>' in page  # an internal note: left out, unnamed
@@ -108,8 +108,8 @@ def test_wiki_links_are_relative_files_or_marked_missing(app):
     assert 'href="../kb.css"' in page and 'href="../index.html"' in page
 
 
-def test_arabic_notes_read_right_to_left(app):
-    zf = pack(app, "Middle East", ui_lang="ar")
+def test_arabic_notes_read_right_to_left(wiki):
+    zf = pack(wiki, "Middle East", ui_lang="ar")
     arabic = [s for s in notes_in(zf) if NOTES[s].meta.language == "ar"]
     english = [s for s in notes_in(zf) if NOTES[s].meta.language == "en"]
     assert arabic and english
@@ -119,22 +119,22 @@ def test_arabic_notes_read_right_to_left(app):
     assert '<article class="note" lang="en" dir="ltr">' in page  # an English note in an Arabic interface
 
 
-def test_topic_and_language_narrow_the_pack(app):
-    zf = pack(app, "sahel", topics=["legal-identity"])
+def test_topic_and_language_narrow_the_pack(wiki):
+    zf = pack(wiki, "sahel", topics=["legal-identity"])
     assert notes_in(zf) == expected("Sahel", topic="legal-identity")
     assert zf.namelist()[0].startswith("kb-sahel-legal-identity/")
-    assert notes_in(pack(app, "Niger", languages=["fr"])) == expected("Niger", lang="fr")
+    assert notes_in(pack(wiki, "Niger", languages=["fr"])) == expected("Niger", lang="fr")
 
 
 @pytest.mark.parametrize("kw", [{"region": "Atlantis"}, {"region": "Sahel", "topics": ["nope"]},
                                 {"region": "Sahel", "languages": ["de"]}])
-def test_bad_filters_are_export_errors(app, kw):
+def test_bad_filters_are_export_errors(wiki, kw):
     with pytest.raises(ExportError):
-        build_pack(app.extensions["kb.wiki"], None, kw.pop("region"), io.BytesIO(), **kw)
+        build_pack(wiki, None, kw.pop("region"), io.BytesIO(), **kw)
 
 
-def test_search_index_is_a_script_with_folded_words(app):
-    zf = pack(app, "Sahel")
+def test_search_index_is_a_script_with_folded_words(wiki):
+    zf = pack(wiki, "Sahel")
     script = zf.read("kb-sahel/search-index.js").decode("utf-8")
     assert script.startswith("window.KB_SEARCH_INDEX = ") and script.rstrip().endswith(";")
     data = json.loads(script[len("window.KB_SEARCH_INDEX = "):].rstrip().rstrip(";"))
@@ -208,10 +208,10 @@ def test_cli_export_fails_with_one_line(env, args, message):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing (`.ci/run` installs it)")
-def test_offline_search_works_from_disk_in_chromium(app, tmp_path):
+def test_offline_search_works_from_disk_in_chromium(wiki, tmp_path):
     for place in ("Sahel", "Middle East"):
-        pack(app, place).extractall(tmp_path)
-    arabic = next(s for s in sorted(notes_in(pack(app, "Middle East"))) if NOTES[s].meta.language == "ar")
+        pack(wiki, place).extractall(tmp_path)
+    arabic = next(s for s in sorted(notes_in(pack(wiki, "Middle East"))) if NOTES[s].meta.language == "ar")
     # Playwright's sync API refuses a thread with a running event loop (the browser suite may leave one)
     with ThreadPoolExecutor(1) as pool:
         errors = pool.submit(drive_offline_pack, tmp_path, arabic).result()

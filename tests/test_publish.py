@@ -1,5 +1,6 @@
-"""Publishing in the domain, on a real git store and index: workflow rights, the personal-data guard,
-no lost edits, restore, rename with redirects, soft delete and undelete, the review queue."""
+"""Publishing in the domain, on a real git store and index (the `wiki` service alone, no Flask): workflow
+rights, the personal-data guard, no lost edits, restore, rename with redirects, soft delete and undelete,
+the review queue."""
 import pytest
 
 from kb import publish, workflow
@@ -13,14 +14,8 @@ AGADEZ = "unaccompanied-children-best-interests-agadez"  # public, published, Ni
 
 
 @pytest.fixture
-def wiki(app):
-    return app.extensions["kb.wiki"]
-
-
-@pytest.fixture
-def who(app):
-    users = app.extensions["kb.users"]
-    return lambda name: None if name is None else users.by_username(name)
+def who(accounts):
+    return lambda name: None if name is None else accounts.by_username(name)
 
 
 def meta(status="draft", regions=("Niger",), visibility="public", title="Water points in Arlit"):
@@ -123,7 +118,7 @@ def test_restore_is_a_new_revision_with_the_old_text_and_the_current_status(wiki
         publish.restore(wiki, moussa, "r", "0" * 40, restored.revision)
 
 
-def test_rename_keeps_the_history_and_leaves_a_redirect(wiki, who, app):
+def test_rename_keeps_the_history_and_leaves_a_redirect(wiki, who):
     moussa = who("moussa")
     old_log = wiki.history_of(moussa, AGADEZ)
     publish.rename(wiki, moussa, AGADEZ, "agadez-children", wiki.revision_of(AGADEZ))
