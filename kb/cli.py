@@ -41,7 +41,7 @@ class _Kb(click.Group):
         try:
             return super().invoke(ctx)
         except HANDLED as exc:
-            raise click.ClickException(one_line(exc)) from None
+            raise click.ClickException(one_line(exc, (ctx.obj or {}).get("config"))) from None
 
 
 @click.group(cls=_Kb)

@@ -17,6 +17,8 @@ from sqlalchemy.pool import StaticPool
 from .accounts_model import Base
 from .errors import ConfigError
 
+DatabaseFailure = sa_exc.SQLAlchemyError  # what the CLI turns into one line; callers need not import SQLAlchemy
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .db import DatabaseFailure
 from .errors import ConfigError, KbError
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "default_taxonomy.yml"
@@ -70,15 +71,19 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException, config: dict | None = None) -> str:
     """What went wrong, on one line, for a person to fix: no traceback, no Python class names when avoidable."""
-    if isinstance(exc, OSError) and not isinstance(exc, ConfigError):
+    if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
         fix = ""
         for setting, _what in FOLDERS:  # name the setting whose folder it is
-            if exc.filename and _inside(exc.filename, os.environ.get(setting)):
+            folder = (config or {}).get(setting) or os.environ.get(setting)
+            if exc.filename and _inside(exc.filename, folder):
                 fix = f" (in {setting})"
         text = f"Cannot use{where}{fix}: {_reason(exc)}"
+    elif isinstance(exc, DatabaseFailure):
+        reason = one_line(getattr(exc, "orig", None) or Exception(str(exc)))
+        text = f"KB_DATABASE_URL: the database failed ({reason}): check that it is reachable and writable."
     else:
         text = str(exc) or exc.__class__.__name__
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -94,4 +99,4 @@ def _inside(filename, folder: str | None) -> bool:
         return False
 
 
-HANDLED = (KbError, OSError)
+HANDLED = (KbError, OSError, DatabaseFailure)
