@@ -95,8 +95,10 @@ def init(ctx: click.Context):
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int):
     """Serve kb with gunicorn (a production WSGI server)."""
-    from .firststart import check_folders
-    check_folders(ctx.obj["config"], create=False)  # say what to fix here, not in a worker's traceback
+    from .firststart import check_folder
+    values = ctx.obj["config"]  # say what to fix here, not in a worker's traceback
+    for setting in ("KB_CONTENT_DIR", "KB_INDEX_DIR", "KB_INSTANCE_DIR"):  # the index is rebuilt at start
+        check_folder(setting, values[setting], create=setting != "KB_CONTENT_DIR")
     _wiki(ctx).close()
     _users(ctx).dispose()
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
