@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .accounts_model import ROLES, ApiToken, AuditEntry, User, hash_token, now_utc
+from .accounts_model import ApiToken, AuditEntry, User, hash_token, now_utc
 from .auditlog import AuditLog, clip
 from .db import Database
 from .errors import KbError
 from .signins import SignIns
+from .taxonomy import ROLES
 
 __all__ = ["UserStore", "User", "ApiToken", "AuditEntry", "UserError", "ROLES", "MIN_PASSWORD", "hash_token"]
 

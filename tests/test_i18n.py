@@ -28,7 +28,8 @@ from babel.messages.pofile import read_po
 from kb import access, pdscan
 from kb.errors import EditConflict, InvalidNote, KbError, PersonalDataFound
 from kb.model import check_slug, meta_from_dict, parse_note
-from kb.publish import RESERVED, check_new_slug
+from kb.model import RESERVED
+from kb.wiki.drafting import check_new_slug
 from kb.queryparse import parse as parse_query
 from kb.store import _describe
 from kb.taxonomy import Taxonomy

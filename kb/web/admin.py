@@ -1,6 +1,7 @@
 """Account administration under /admin/users: list, create, edit, reset passwords, disable, enable.
 
-Admins only; for everyone else every URL here is the same 404 as a page that does not exist.
+Admins only (the one /admin guard, helpers.admins_only); for everyone else every URL here is the same 404
+as a page that does not exist.
 """
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import access
-from ..users import MIN_PASSWORD, ROLES, UserError
-from .account import ROLE_LABELS
-from .auth import client_address
-from .helpers import current_users, current_wiki
+from ..taxonomy import ROLES
+from ..users import MIN_PASSWORD, UserError
+from .helpers import ROLE_LABELS, client_address, current_users, current_wiki
 from .messages import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
 
 
 class ProfileForm(FlaskForm):
@@ -46,12 +45,6 @@ class PasswordForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form that is only a button: it carries the CSRF token."""
-
-
-@bp.before_request
-def admins_only():
-    if not access.is_admin(current_user):
-        abort(404)
 
 
 @bp.after_request

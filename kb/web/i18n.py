@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request
 
-from .auth import safe_next
+from .sessions import safe_next
 
 bp = Blueprint("i18n", __name__)
 

@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import access, redact
-from ..errors import InvalidNote, KbError, NoteNotFound
-from .audit import record
+from .. import access
+from ..errors import InvalidNote, KbError
 from .helpers import current_wiki
 
 bp = Blueprint("redaction", __name__)
@@ -38,10 +37,9 @@ MESSAGES = {
 @bp.route("/notes/<slug>/redact", methods=["GET", "POST"])
 def redact_note(slug: str):
     wiki = current_wiki()
-    if not access.can_redact(current_user):
-        raise NoteNotFound(slug)  # nothing here exists for anyone else
+    access.require(current_user, "administer", slug)  # nothing here exists for anyone else
     note = wiki.get_note(current_user, slug)
-    revisions = redact.revision_choices(wiki, current_user, slug)
+    revisions = wiki.redaction_choices(current_user, slug)
     form = {"mode": request.form.get("mode", "passage"), "passage": request.form.get("passage", ""),
             "revision": request.form.get("revision", request.args.get("revision", "")),
             "reason": request.form.get("reason", "")}
@@ -52,18 +50,14 @@ def redact_note(slug: str):
         else:
             try:
                 if form["mode"] == "revision":
-                    result = redact.redact_revision(wiki, current_user, slug, form["revision"], form["reason"])
-                    what = f"whole revision {form['revision'][:10]}"
+                    wiki.redact_revision(current_user, slug, form["revision"], form["reason"])
                 else:
-                    result = redact.redact_passage(wiki, current_user, slug, form["passage"], form["reason"])
-                    what = "a passage"
+                    wiki.redact_passage(current_user, slug, form["passage"], form["reason"])
             except InvalidNote as exc:
                 errors = {field: str(MESSAGES.get(message, message)) for field, message in exc.problems}
             except KbError as exc:  # the repository is not in a state to rewrite, or the rewrite failed
                 errors = {"form": str(MESSAGES.get(str(exc), str(exc)))}
-            else:  # who, when (the entry's time) and why; never what was removed
-                reason = " ".join(form["reason"].split())[:redact.REASON_MAX]
-                record("note_redact", slug, f"{what}; {result.versions} version(s) rewritten; reason: {reason}")
+            else:  # the service's write path recorded who, when and why; never what was removed
                 flash(_("The history was rewritten: what was removed is gone from every version."))
                 return redirect(url_for("notes.history", slug=slug), 303)
     return render_template("notes/redact.html", note=note, revisions=revisions, form=form, errors=errors), \
