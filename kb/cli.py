@@ -136,7 +136,7 @@ def index_check(ctx: click.Context, repair: bool):
 @click.pass_context
 def import_(ctx: click.Context, paths: tuple[Path, ...]):
     """Import Markdown files with front matter (files or folders); one commit; the index is updated."""
-    from .importer import count_sources
+    from .wiki import count_sources
     wiki = _wiki(ctx)
     with click.progressbar(length=count_sources(list(paths)), label="Checking files", file=sys.stderr) as bar:
         try:
@@ -303,7 +303,6 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
 
     The pack is public (public, published notes) unless --include-internal asks for --user's own.
     """
-    from .export import resolve_place
     if include_internal and not username:
         raise click.ClickException("--include-internal needs --user NAME: the account whose notes it holds.")
     wiki = _wiki(ctx)
@@ -322,7 +321,7 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
                                 ui_lang=languages[0] if len(languages) == 1 else "en", base_url=base_url,
                                 internal=include_internal)
         if include_internal:  # recorded before the pack is there to take
-            users.audit("pack_internal", actor="cli", target=resolve_place(wiki, region).slug,
+            users.audit("pack_internal", actor="cli", target=wiki.place(region).slug,
                         detail=f"{report.folder}.zip, {len(report.slugs)} notes, for {reader.username}")
         os.replace(part, out)
     except (KbError, OSError) as exc:

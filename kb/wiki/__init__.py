@@ -28,14 +28,14 @@ from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
 from . import commits, drafting, importing, moves, redaction, review, revisions, saving
-from .importing import ImportReport
+from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template
 from .writes import AuditSink, SaveResult, client_address, reset_client_address, set_client_address
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-__all__ = ["Wiki", "NoteView", "SaveResult", "AuditSink", "client_address", "set_client_address",
+__all__ = ["Wiki", "count_sources", "NoteView", "SaveResult", "AuditSink", "client_address", "set_client_address",
            "reset_client_address", "missing_link_text",
            # what the web's editor shows of notes and their changes, through the one door
            "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",
@@ -339,6 +339,11 @@ class Wiki:
 
     def note_count(self) -> int:
         return len(self.store.slugs())
+
+    def place(self, name: str):
+        """A region or country by name or slug; KbError naming the choices when there is none."""
+        from ..export import resolve_place
+        return resolve_place(self, name)
 
     def build_pack(self, user: Any, place: str, out, **options):
         """An offline pack of a region's notes this user may read (see kb/export.py)."""

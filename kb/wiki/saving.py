@@ -47,10 +47,9 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
             if create:  # said alike whether or not the user may read that note
                 raise NoteExists(f"A note named {slug!r} already exists.")
             current = wiki._load_any(slug)
-            if current is not None and not wiki.can_read(user, current):
-                raise NoteNotFound(slug)
-            if current is not None and not wiki.can_edit(user, current):
-                raise PermissionDenied(slug)
+            if current is not None:
+                access.require(user, "read", slug, current.meta, wiki.taxonomy)
+                access.require(user, "edit", slug, current.meta, wiki.taxonomy)
             _refuse_conflict_marks(body, current)
             head = wiki.revision_of(slug)
             if base_revision != head:
