@@ -71,7 +71,7 @@ def change_password():
     try:
         user = users.set_password(name, form.new.data)
     except UserError as exc:
-        form.new.errors.append(translate(str(exc)))
+        form.new.errors.append(translate(exc))
         return _page(422, password_form=form)
     users.audit("password_change", actor=name, target=name, address=address)
     sign_in(user)

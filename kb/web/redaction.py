@@ -10,28 +10,23 @@ from flask_login import current_user
 from .. import access
 from ..errors import InvalidNote, KbError
 from .helpers import current_wiki
+from .messages import translate
 
 bp = Blueprint("redaction", __name__)
 
-# the service's problems, by field and English message, as the form says them
+# domain messages (by identifier) the form says with more: that nothing was changed
 MESSAGES = {
-    "Give the passage to remove.": _l("Give the passage to remove."),
-    "The passage is too long; redact a whole revision instead.":
-        _l("The passage is too long; redact a whole revision instead."),
     "The passage was found in no version of this note.":
         _l("The passage was found in no version of this note. Nothing was changed."),
-    "The passage runs across the end of the note's fields; remove a shorter passage.":
-        _l("The passage runs across the end of the note's fields; remove a shorter passage."),
-    "Removing this passage would break the note's fields; remove a shorter passage.":
-        _l("Removing this passage would break the note's fields; remove a shorter passage."),
-    "Give the reason for the redaction.": _l("Give the reason for the redaction."),
-    "The reason must not repeat the passage.": _l("The reason must not repeat the passage."),
-    "Choose one of this note's revisions.": _l("Choose one of this note's revisions."),
-    "This revision cannot be read; it cannot be redacted.": _l("This revision cannot be read; it cannot be redacted."),
-    "This revision's text was removed already.": _l("This revision's text was removed already."),
     "The content folder has uncommitted changes; commit or discard them, then redact.":
         _l("The content folder has uncommitted changes; commit or discard them, then redact. Nothing was changed."),
 }
+
+
+def _said(message) -> str:
+    """A domain message as the form says it (some with more to say), in the interface language."""
+    msgid = getattr(message, "msgid", message)
+    return str(MESSAGES[msgid]) if msgid in MESSAGES else translate(message)
 
 
 @bp.route("/notes/<slug>/redact", methods=["GET", "POST"])
@@ -54,9 +49,9 @@ def redact_note(slug: str):
                 else:
                     wiki.redact_passage(current_user, slug, form["passage"], form["reason"])
             except InvalidNote as exc:
-                errors = {field: str(MESSAGES.get(message, message)) for field, message in exc.problems}
+                errors = {field: _said(message) for field, message in exc.problems}
             except KbError as exc:  # the repository is not in a state to rewrite, or the rewrite failed
-                errors = {"form": str(MESSAGES.get(str(exc), str(exc)))}
+                errors = {"form": _said(exc.message)}
             else:  # the service's write path recorded who, when and why; never what was removed
                 flash(_("The history was rewritten: what was removed is gone from every version."))
                 return redirect(url_for("notes.history", slug=slug), 303)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidNote, InvalidSlug, NoteExists, NoteNotFound
+from ..errors import N_, InvalidNote, InvalidSlug, Message, NoteExists, NoteNotFound
 from ..model import RESERVED, NoteMeta, check_slug, meta_from_dict, meta_to_dict, slugify
 
 if TYPE_CHECKING:
     from . import Wiki
 
-RENAMED_AWAY = "this name leads to a renamed note; choose another name (an admin can free it)"
+RENAMED_AWAY = N_("this name leads to a renamed note; choose another name (an admin can free it)")
 
 
 def normalise_body(body: str) -> str:
@@ -27,13 +27,13 @@ def check_new_slug(slug: str, wiki: "Wiki | None" = None, renaming: str | None =
     try:
         check_slug(slug)
     except InvalidSlug as exc:
-        raise InvalidNote([("slug", str(exc))]) from None
+        raise InvalidNote([("slug", exc.message)]) from None
     if slug in RESERVED:
-        raise InvalidNote([("slug", f"{slug!r} is reserved; choose another name")])
+        raise InvalidNote([("slug", Message(N_("%(name)s is reserved; choose another name"), name=repr(slug)))])
     if wiki is not None:
         target = wiki.redirects.target(slug)
         if target and target != renaming:
-            raise InvalidNote([("slug", RENAMED_AWAY)])
+            raise InvalidNote([("slug", Message(RENAMED_AWAY))])
     return slug
 
 
@@ -83,7 +83,7 @@ def new_name(wiki: "Wiki", user: Any, title: str, wanted: str = "") -> tuple[str
         return base, ""
     readable = _readable(wiki, user, base)
     if wanted and readable:
-        raise NoteExists(f"A note named {base!r} already exists.")
+        raise NoteExists(Message(N_("A note named %(name)s already exists."), name=repr(base)))
     return _unused(wiki, base), base if readable else ""
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import access
-from ..errors import EditConflict, InvalidNote, KbError, NoteExists
+from ..errors import N_, EditConflict, InvalidNote, KbError, Message, NoteExists
 from ..model import Note, parse_note
 from ..redirects import FILE as REDIRECTS_FILE
 from .drafting import _readable, _unused, check_new_slug
@@ -45,11 +45,11 @@ def rename(wiki: "Wiki", user: Any, slug: str, new_slug: str, base_revision: str
     with change(wiki, actor_of(user)) as ch:
         _editable(wiki, user, slug, base_revision, "edit")
         if new_slug == slug:
-            raise InvalidNote([("slug", "the new name is the same as the old one")])
+            raise InvalidNote([("slug", Message(N_("the new name is the same as the old one")))])
         check_new_slug(new_slug, wiki, renaming=slug)  # not another renamed note's old name
         if wiki.store.exists(new_slug):
             if _readable(wiki, user, new_slug):
-                raise InvalidNote([("slug", f"a note named {new_slug!r} already exists")])
+                raise InvalidNote([("slug", Message(N_("a note named %(name)s already exists"), name=repr(new_slug)))])
             new_slug = _unused(wiki, new_slug)
         mapping = wiki.redirects.after_rename(slug, new_slug)
         ch.move(wiki.store.relpath(slug), wiki.store.relpath(new_slug))
@@ -117,7 +117,8 @@ def undelete(wiki: "Wiki", user: Any, trash_id: str) -> str:
         rel = wiki.store.trash_path(trash_id)
         slug = trash_id.split(".", 1)[0]
         if wiki.store.exists(slug):
-            raise NoteExists(f"A note named {slug!r} exists now; rename it first, then undo the deletion.")
+            raise NoteExists(Message(N_("A note named %(name)s exists now; rename it first, then undo the deletion."),
+                                     name=repr(slug)))
         ch.move(rel, wiki.store.relpath(slug))
         ch.reindex(slug)
         ch.commit(f"Undelete {slug}")

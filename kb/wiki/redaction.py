@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import access
-from ..errors import InvalidNote, KbError, NoteNotFound, RevisionNotFound
+from ..errors import N_, InvalidNote, KbError, Message, NoteNotFound, RevisionNotFound
 from ..history import redact_bytes
 from ..model import Note, dump_note, parse_note
 from .revisions import full_revision
@@ -59,7 +59,7 @@ def _pattern(passage: str) -> bytes:
 def _reason(reason: str) -> str:
     reason = " ".join(str(reason or "").split())[:REASON_MAX]
     if not reason:
-        raise InvalidNote([("reason", "Give the reason for the redaction.")])
+        raise InvalidNote([("reason", Message(N_("Give the reason for the redaction.")))])
     return reason
 
 
@@ -79,7 +79,7 @@ def _versions(wiki: "Wiki", slug: str) -> tuple[list[tuple[str, str, bytes]], li
 def _clean_tree(wiki: "Wiki") -> None:
     """Refuse while tracked files hold uncommitted changes: the rewrite resets the working tree."""
     if wiki.history.has_uncommitted_changes():
-        raise KbError("The content folder has uncommitted changes; commit or discard them, then redact.")
+        raise KbError(Message(N_("The content folder has uncommitted changes; commit or discard them, then redact.")))
 
 
 def _after(wiki: "Wiki", ch: Change, slug: str, what: str, versions: int, reason: str) -> None:
@@ -99,26 +99,26 @@ def redact_passage(wiki: "Wiki", user: Any, slug: str, passage: str, reason: str
     _check(wiki, user, slug)
     passage = str(passage or "").replace("\r\n", "\n").strip()
     if not passage:
-        raise InvalidNote([("passage", "Give the passage to remove.")])
+        raise InvalidNote([("passage", Message(N_("Give the passage to remove.")))])
     if len(passage) > PASSAGE_MAX:
-        raise InvalidNote([("passage", "The passage is too long; redact a whole revision instead.")])
+        raise InvalidNote([("passage", Message(N_("The passage is too long; redact a whole revision instead.")))])
     reason = _reason(reason)
     pattern = _pattern(passage)
     rx = re.compile(pattern)
     if rx.search(reason.encode("utf-8")):  # the audit log keeps the reason: it must not say what was removed
-        raise InvalidNote([("reason", "The reason must not repeat the passage.")])
+        raise InvalidNote([("reason", Message(N_("The reason must not repeat the passage.")))])
     marker, fm_marker = MARKER.encode(), FRONT_MATTER_MARKER.encode()
     start = time.monotonic()
     with change(wiki, actor_of(user)) as ch:
         versions, messages = _versions(wiki, slug)
         hits = [(rev, name, data) for rev, name, data in versions if rx.search(data)]
         if not hits and not any(rx.search(m.encode("utf-8")) for m in messages):
-            raise InvalidNote([("passage", "The passage was found in no version of this note.")])
+            raise InvalidNote([("passage", Message(N_("The passage was found in no version of this note.")))])
         for rev, _, data in hits:  # try first: nothing is rewritten if one version would break
             new = redact_bytes(data, pattern, marker, fm_marker)
             if rx.search(new):
-                raise InvalidNote([("passage", "The passage runs across the end of the note's fields; "
-                                               "remove a shorter passage.")])
+                raise InvalidNote([("passage", Message(N_("The passage runs across the end of the note's fields; "
+                                               "remove a shorter passage.")))])
             _parses(wiki, slug, data, new)
         paths = sorted({name for _, name, _ in versions})
         _clean_tree(wiki)
@@ -127,7 +127,7 @@ def redact_passage(wiki: "Wiki", user: Any, slug: str, passage: str, reason: str
         _after(wiki, ch, slug, "a passage", len(hits), reason)
         left = [rev for rev, _, data in _versions(wiki, slug)[0] if rx.search(data)]
         if left or any(rx.search(m.encode("utf-8")) for m in wiki.history.all_messages()):
-            raise KbError("The history was rewritten but the passage is still there; check the repository.")
+            raise KbError(Message(N_("The history was rewritten but the passage is still there; check the repository.")))
     seconds = time.monotonic() - start
     log.info("redacted a passage from the history of %s (%d versions, %.1f s)", slug, len(hits), seconds)
     return RedactionResult(slug, len(hits), seconds)
@@ -146,18 +146,18 @@ def redact_revision(wiki: "Wiki", user: Any, slug: str, rev: str, reason: str) -
         try:
             rev = full_revision(wiki, slug, rev)
         except RevisionNotFound:
-            raise InvalidNote([("revision", "Choose one of this note's revisions.")]) from None
+            raise InvalidNote([("revision", Message(N_("Choose one of this note's revisions.")))]) from None
         versions = _versions(wiki, slug)[0]
         found = next(((name, data) for r, name, data in versions if r == rev), None)
         blob = wiki.history.blob_id(rev, found[0]) if found else None
         if found is None or blob is None:
-            raise InvalidNote([("revision", "Choose one of this note's revisions.")])
+            raise InvalidNote([("revision", Message(N_("Choose one of this note's revisions.")))])
         try:
             then = parse_note(slug, found[1].decode("utf-8", errors="replace"), wiki.taxonomy)
         except InvalidNote:
-            raise InvalidNote([("revision", "This revision cannot be read; it cannot be redacted.")]) from None
+            raise InvalidNote([("revision", Message(N_("This revision cannot be read; it cannot be redacted.")))]) from None
         if then.body == REVISION_NOTICE:
-            raise InvalidNote([("revision", "This revision's text was removed already.")])
+            raise InvalidNote([("revision", Message(N_("This revision's text was removed already.")))])
         new = dump_note(Note(slug, then.meta, REVISION_NOTICE)).encode("utf-8")
         same = sum(1 for _, _, data in versions if data == found[1])
         paths = sorted({name for _, name, _ in versions})
@@ -179,8 +179,8 @@ def _parses(wiki: "Wiki", slug: str, before: bytes, after: bytes) -> None:
     try:
         parse_note(slug, after.decode("utf-8", errors="replace"), wiki.taxonomy)
     except InvalidNote:
-        raise InvalidNote([("passage", "Removing this passage would break the note's fields; "
-                                       "remove a shorter passage.")]) from None
+        raise InvalidNote([("passage", Message(N_("Removing this passage would break the note's fields; "
+                                       "remove a shorter passage.")))]) from None
 
 
 def revision_choices(wiki: "Wiki", user: Any, slug: str) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import access
-from ..errors import InvalidNote
+from ..errors import N_, InvalidNote, Message
 from ..model import NoteMeta
 from ..search import Hit, SearchQuery
 
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 def check(meta: NoteMeta) -> None:
     """A note sent for review must say whose review: at least one region or country."""
     if meta.status == "review" and not meta.regions:
-        raise InvalidNote([("regions", "choose at least one region or country, so that its focal points "
-                                       "can review the note")])
+        raise InvalidNote([("regions", Message(N_("choose at least one region or country, so that its focal "
+                                                  "points can review the note")))])
 
 
 def _listing(wiki: "Wiki", clauses: list[access.Clause]) -> list[Hit]:

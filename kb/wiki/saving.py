@@ -6,8 +6,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .. import access, notemerge, pdguard
-from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound,
-                      RevisionNotFound)
+from ..errors import (N_, EditConflict, InvalidNote, Message, NoteExists, NoteNotFound, PermissionDenied,
+                      PersonalDataFound, RevisionNotFound)
 from ..model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
 from . import commits, review
 from .drafting import normalise_body
@@ -16,14 +16,14 @@ from .writes import SaveResult, actor_of, audit_events, change
 if TYPE_CHECKING:
     from . import Wiki
 
-CONFLICT_MARKS = ("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
-                  "them and remove the mark lines")
+CONFLICT_MARKS = N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
+                    "them and remove the mark lines")
 
 
 def _refuse_conflict_marks(body: str, current: Note | None) -> None:
     """A body still holding a clash's marks is not saved (unless the saved note already held such lines)."""
     if notemerge.has_conflict_marks(body) and not (current and notemerge.has_conflict_marks(current.body)):
-        raise InvalidNote([("body", CONFLICT_MARKS)])
+        raise InvalidNote([("body", Message(CONFLICT_MARKS))])
 
 
 def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_revision: str | None,
@@ -45,7 +45,7 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
         current = None
         if wiki.store.exists(slug):
             if create:  # said alike whether or not the user may read that note
-                raise NoteExists(f"A note named {slug!r} already exists.")
+                raise NoteExists(Message(N_("A note named %(name)s already exists."), name=repr(slug)))
             current = wiki._load_any(slug)
             if current is not None:
                 access.require(user, "read", slug, current.meta, wiki.taxonomy)
