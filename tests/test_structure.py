@@ -176,3 +176,36 @@ def test_no_module_is_too_large():
         if rel.startswith("kb/search"):
             continue
         assert text.count("\n") <= 400, rel
+
+
+# --- docs/architecture.md: the import graph it draws is the one the code has ------------------------------
+
+def _import_graph():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "docs" / "import_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_architecture_page_draws_the_real_import_graph():
+    graph = _import_graph()
+    assert graph.in_page() == graph.text(), "run: python docs/import_graph.py --write"
+
+
+def test_the_import_graph_has_no_cycle():
+    edges = _import_graph().graph()
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 1:
+            raise AssertionError(" -> ".join(path + [node]))
+        if state.get(node) == 2:
+            return
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            visit(nxt, path + [node])
+        state[node] = 2
+
+    for start in sorted(edges):
+        visit(start, [])

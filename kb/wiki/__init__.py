@@ -340,6 +340,11 @@ class Wiki:
     def note_count(self) -> int:
         return len(self.store.slugs())
 
+    @staticmethod
+    def missing_link_text(language: str) -> str:
+        """What a link to a note the reader may not open says, in that language."""
+        return missing_link_text(language)
+
     def place(self, name: str):
         """A region or country by name or slug; KbError naming the choices when there is none."""
         from ..export import resolve_place
