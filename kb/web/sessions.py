@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, request, session, url_for
+from flask import current_app, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
