@@ -20,7 +20,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import redact  # noqa: E402
+from kb.wiki import redaction as redact  # noqa: E402
 from kb.wiki import Wiki  # noqa: E402
 
 ADMIN = SimpleNamespace(is_authenticated=True, active=True, username="admin", role="admin", regions=[])

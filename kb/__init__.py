@@ -31,6 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
     users.create_all()
     app.extensions["kb.wiki"] = wiki
     app.extensions["kb.users"] = users
+    wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
+        action, actor=actor, target=target, detail=detail, address=address)
     if values["KB_CHECK_INDEX_ON_START"]:
         if not wiki.index.exists():
             wiki.rebuild_index()

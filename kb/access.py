@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .errors import NoteNotFound, PermissionDenied
 from .model import NoteMeta
-from .taxonomy import STATUSES, Taxonomy
-
-ROLES = ("admin", "focal_point", "practitioner")
+from .taxonomy import ROLES, STATUSES, Taxonomy
 
 Clause = dict[str, frozenset[str]]
 
@@ -164,3 +163,63 @@ def can_read_old_revisions(user: Any) -> bool:
 def can_redact(user: Any) -> bool:
     """Only admins rewrite history to take a passage out of every version of a note."""
     return is_admin(user)
+
+
+def is_reviewer(user: Any, taxonomy: Taxonomy) -> bool:
+    """Does this user review notes at all? Admins, and focal points of some region."""
+    return is_admin(user) or bool(user_countries(user, taxonomy))
+
+
+def review_clauses(user: Any, taxonomy: Taxonomy) -> list[Clause]:
+    """The notes waiting for this user's review, as read_filter clauses: in review, in their regions
+    (every region for admins); none for other users."""
+    if is_admin(user):
+        return [{"status": frozenset(["review"])}]
+    countries = user_countries(user, taxonomy)
+    return [{"status": frozenset(["review"]), "countries": countries}] if countries else []
+
+
+def unfinished_clauses(user: Any) -> list[Clause]:
+    """A writer's own notes not published yet (drafts and notes waiting for review); none for readers."""
+    name = getattr(user, "username", None)
+    if not can_create(user) or not name:
+        return []
+    return [{"status": frozenset(["draft", "review"]), "authors": frozenset([name])}]
+
+
+# --- require: the one way to demand a permission ------------------------------------------------------
+
+# Actions whose object does not exist for those who may not take them (a 404): the admin pages (everything
+# under /admin, the redaction page), and the text of earlier versions, which the public is not shown at all
+HIDDEN = frozenset(["administer", "read_old_revisions"])
+
+
+def allowed(user: Any, action: str, meta: NoteMeta | None = None, taxonomy: Taxonomy | None = None) -> bool:
+    """May this user take the action (on the note whose front matter is ``meta``)?"""
+    if action == "administer":
+        return is_admin(user)
+    if action == "create":
+        return can_create(user)
+    if action == "undelete":
+        return can_undelete(user)
+    if action == "redact":
+        return can_redact(user)
+    if action == "read_old_revisions":
+        return can_read_old_revisions(user)
+    if action == "review":
+        return is_reviewer(user, taxonomy)
+    if meta is None or taxonomy is None:
+        raise ValueError(f"the action {action!r} is asked about a note")
+    checks = {"read": can_read, "edit": can_edit, "publish": can_publish, "delete": can_delete}
+    return checks[action](user, meta, taxonomy)
+
+
+def require(user: Any, action: str, target: str = "", meta: NoteMeta | None = None,
+            taxonomy: Taxonomy | None = None) -> None:
+    """Demand a permission: NoteNotFound (a 404) when the user may not read the note or the action is one of
+    HIDDEN (nothing there exists for them), PermissionDenied (a 403) otherwise."""
+    if allowed(user, action, meta, taxonomy):
+        return
+    if action in HIDDEN or action == "read":
+        raise NoteNotFound(target or action)
+    raise PermissionDenied(target or action)

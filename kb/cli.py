@@ -10,23 +10,37 @@ import click
 
 from . import config as settings
 from .errors import KbError
+from .taxonomy import LANGUAGES, ROLES
 
 
 def _wiki(ctx: click.Context):
     from .wiki import Wiki
     values = ctx.obj["config"]
     try:
-        return Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
+        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
+
+    def audit(action: str, actor: str, target: str, detail: str, address: str) -> None:
+        # the accounts database is opened only when a change is to be recorded
+        _users(ctx).audit(action, actor=actor, target=target, detail=detail, address=address)
+    wiki.audit = audit  # changes made from the command line are audited like those made on the web
+    return wiki
 
 
 def _users(ctx: click.Context):
     from .users import UserStore
-    wiki = _wiki(ctx)
-    store = UserStore(ctx.obj["config"]["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
-    store.create_all()
-    return store
+    if "users" not in ctx.obj:
+        values = ctx.obj["config"]
+        from .taxonomy import Taxonomy
+        try:
+            places = Taxonomy.load(Path(values["KB_CONTENT_DIR"]) / "taxonomy.yml").places
+        except KbError as exc:
+            raise click.ClickException(str(exc)) from None
+        store = UserStore(values["KB_DATABASE_URL"], valid_places=places)
+        store.create_all()
+        ctx.obj["users"] = store
+    return ctx.obj["users"]
 
 
 def _fail(exc: Exception):
@@ -66,10 +80,10 @@ def init(ctx: click.Context):
     users = _users(ctx)  # the taxonomy and the database are checked before anything is said
     for line in done:
         click.echo(line)
-    if wiki.history.init():
+    if wiki.init_repository():
         click.echo(f"Created the content repository in {wiki.content_dir}")
     elif wrote:
-        wiki.history.commit(["taxonomy.yml"], "Default taxonomy", author="kb")
+        wiki.commit_taxonomy("Default taxonomy")
     if users.count() == 0:
         password = os.environ.get("KB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         users.add("admin", password, "admin", display_name="Administrator")
@@ -78,7 +92,7 @@ def init(ctx: click.Context):
         else:
             click.echo(f"Created the account 'admin' with the password: {password}")
             click.echo("It is shown only this once; change it after signing in.")
-    if not wiki.index.exists():
+    if not wiki.index_exists():
         _rebuild(wiki)
     else:
         drift = wiki.check_index(repair=True)
@@ -115,7 +129,7 @@ def index(ctx: click.Context):
 
 
 def _rebuild(wiki) -> None:
-    total = len(wiki.store.slugs())
+    total = wiki.note_count()
     with click.progressbar(length=total, label="Indexing notes", file=sys.stderr) as bar:
         count, errors = wiki.rebuild_index(progress=bar.update)
     for e in errors:
@@ -154,11 +168,11 @@ def index_check(ctx: click.Context, repair: bool):
 @click.pass_context
 def import_(ctx: click.Context, paths: tuple[Path, ...]):
     """Import Markdown files with front matter (files or folders); one commit; the index is updated."""
-    from .importer import count_sources
+    from .wiki import count_sources
     wiki = _wiki(ctx)
     with click.progressbar(length=count_sources(list(paths)), label="Checking files", file=sys.stderr) as bar:
         try:
-            report = wiki.import_paths(list(paths), progress=bar.update)
+            report = wiki.import_paths(list(paths), progress=bar.update, actor="cli")
         except KbError as exc:
             _fail(exc)
     for problem in report.errors:
@@ -180,7 +194,7 @@ def redirects():
 @click.pass_context
 def redirects_list(ctx: click.Context):
     """Each old name and the note it leads to."""
-    for old, new in sorted(_wiki(ctx).redirects.load().items()):
+    for old, new in sorted(_wiki(ctx).redirect_map().items()):
         click.echo(f"{old} -> {new}")
 
 
@@ -189,9 +203,8 @@ def redirects_list(ctx: click.Context):
 @click.pass_context
 def redirects_drop(ctx: click.Context, old_name: str):
     """Free an old name: links to it stop leading to the renamed note, and a new note may take it."""
-    from .publish import drop_redirect
     try:
-        drop_redirect(_wiki(ctx), old_name.strip(), author="cli")
+        _wiki(ctx).drop_redirect(old_name.strip(), author="cli")
     except KbError as exc:
         _fail(exc)
     click.echo(f"Freed {old_name.strip()!r}.")
@@ -210,7 +223,7 @@ def _password(prompt: bool) -> str:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "focal_point", "practitioner"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--region", "regions", multiple=True, help="A region or country (repeatable); focal points need one.")
 @click.pass_context
 def user_add(ctx: click.Context, name: str, role: str, regions: tuple[str, ...]):
@@ -251,7 +264,7 @@ def user_disable(ctx: click.Context, name: str):
 
 @user.command("set-role")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "focal_point", "practitioner"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--region", "regions", multiple=True)
 @click.pass_context
 def user_set_role(ctx: click.Context, name: str, role: str, regions: tuple[str, ...]):
@@ -306,7 +319,7 @@ def token_revoke(ctx: click.Context, token_id: int):
 @cli.command("export")
 @click.option("--region", required=True, help="A region or country, by name or slug.")
 @click.option("--topic", "topics", multiple=True, help="Only notes on this topic (repeatable).")
-@click.option("--lang", "languages", multiple=True, type=click.Choice(["en", "fr", "ar"]),
+@click.option("--lang", "languages", multiple=True, type=click.Choice(LANGUAGES),
               help="Only notes in this language (repeatable); one language is also the pack's interface language.")
 @click.option("--user", "username", default=None,
               help="The account whose notes an internal pack holds (with --include-internal).")
@@ -322,11 +335,10 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
 
     The pack is public (public, published notes) unless --include-internal asks for --user's own.
     """
-    from .export import build_pack, resolve_place
     if include_internal and not username:
         raise click.ClickException("--include-internal needs --user NAME: the account whose notes it holds.")
     wiki = _wiki(ctx)
-    if not wiki.index.exists():
+    if not wiki.index_exists():
         _rebuild(wiki)  # notes are chosen through the index, as on the site
     reader = users = None
     if username:
@@ -337,11 +349,11 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
     part = out.with_name(out.name + ".part")
     try:
         with open(part, "wb") as fh:
-            report = build_pack(wiki, reader, region, fh, topics=topics, languages=languages,
+            report = wiki.build_pack(reader, region, fh, topics=topics, languages=languages,
                                 ui_lang=languages[0] if len(languages) == 1 else "en", base_url=base_url,
                                 internal=include_internal)
         if include_internal:  # recorded before the pack is there to take
-            users.audit("pack_internal", actor="cli", target=resolve_place(wiki, region).slug,
+            users.audit("pack_internal", actor="cli", target=wiki.place(region).slug,
                         detail=f"{report.folder}.zip, {len(report.slugs)} notes, for {reader.username}")
         os.replace(part, out)
     except (KbError, OSError) as exc:
@@ -364,7 +376,6 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
 @click.pass_context
 def redact_cmd(ctx: click.Context, slug: str, passage_file, revision: str | None, reason: str, actor: str):
     """Take a passage, or a whole revision's text, out of a note's entire history (rewrites git history)."""
-    from . import redact
     if bool(passage_file) == bool(revision):
         raise click.UsageError("Give either --passage-file or --revision.")
     wiki = _wiki(ctx)
@@ -372,25 +383,16 @@ def redact_cmd(ctx: click.Context, slug: str, passage_file, revision: str | None
     admin = users.by_username(actor)
     if admin is None or not admin.active or admin.role != "admin":
         raise click.ClickException(f"No active admin account named {actor!r}.")
-    try:
+    try:  # the service's write path records it in the audit log: who, why, never what was removed
         if revision:
-            result = redact.redact_revision(wiki, admin, slug, revision, reason)
-            what = f"whole revision {revision[:10]}"
+            result = wiki.redact_revision(admin, slug, revision, reason)
         else:
-            result = redact.redact_passage(wiki, admin, slug, passage_file.read(), reason)
-            what = "a passage"
+            result = wiki.redact_passage(admin, slug, passage_file.read(), reason)
     except KbError as exc:
         _fail(exc)
-    reason = " ".join(reason.split())[:redact.REASON_MAX]
-    users.audit("note_redact", actor=admin.username, target=slug,
-                detail=f"{what} (command line); {result.versions} version(s) rewritten; reason: {reason}")
     click.echo(f"Redacted {slug}: {result.versions} version(s) rewritten in {result.seconds:.1f} s. "
                "Clones and backups of the content repository still hold the old history.")
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except KbError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    cli(standalone_mode=True)  # _Kb turns every error it knows into one line and exit status 1

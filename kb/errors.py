@@ -1,9 +1,38 @@
-"""Domain errors. They carry no HTTP knowledge; the web layer maps them once."""
+"""Domain errors. They carry no HTTP knowledge; the web layer maps them once.
+
+Their messages are Message strings: the English text the API, the command line and the log show, which also
+carries its message identifier (the English text with %(name)s placeholders, marked N_ for extraction) and
+the values put in it, so that the web translates it by identifier (gettext(msgid) % params) and a reworded
+message can never silently lose its translation (tests/test_i18n.py checks each has one)."""
 from __future__ import annotations
+
+from typing import Any
+
+
+def N_(msgid: str) -> str:
+    """Mark a message identifier for extraction (babel's default keywords include N_)."""
+    return msgid
+
+
+class Message(str):
+    """A domain message: the English text, with ``msgid`` and ``params`` to translate it by."""
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> "Message":
+        self = super().__new__(cls, msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
 
 
 class KbError(Exception):
     """Base class of every error kb reports to a user."""
+
+    @property
+    def message(self) -> str:
+        """The message as raised (a Message when the domain wrote one), else the error's text."""
+        first = self.args[0] if len(self.args) == 1 else None
+        return first if isinstance(first, Message) else str(self)
 
 
 class NoteNotFound(KbError):
@@ -33,7 +62,8 @@ class EditConflict(KbError):
                  fields: list[str] | None = None):
         self.slug, self.base, self.current = slug, base, current
         self.merged, self.fields = merged, list(fields or [])
-        super().__init__(f"{slug} changed since revision {base or '(none)'}; it is now at {current}")
+        super().__init__(Message(N_("%(slug)s changed since revision %(base)s; it is now at %(current)s"),
+                                 slug=slug, base=base or "(none)", current=current))
 
 
 class NoteExists(KbError):
@@ -61,8 +91,8 @@ class PersonalDataFound(KbError):
 
     def __init__(self, findings: list):
         self.findings = list(findings)
-        super().__init__(f"The note seems to contain personal data ({len(self.findings)} finding(s)); "
-                         "change it, or confirm with a reason to publish it anyway.")
+        super().__init__(Message(N_("The note seems to contain personal data (%(n)s finding(s)); change it, or "
+                                    "confirm with a reason to publish it anyway."), n=len(self.findings)))
 
 
 class ConfigError(KbError, ValueError):

@@ -22,7 +22,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable
 
 from babel.dates import format_date
 from babel.support import Translations
@@ -34,7 +34,9 @@ from .model import Note
 from .search import SearchQuery
 from .store import content_hash
 from .taxonomy import LANGUAGES, Place
-from .wiki import Wiki, missing_link_text
+
+if TYPE_CHECKING:  # the service calls the exporter (Wiki.build_pack), never the other way round
+    from .wiki import Wiki
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE.parent / "templates" / "export"
@@ -65,7 +67,7 @@ def text_dir(lang: str) -> str:
     return "rtl" if lang in RTL else "ltr"
 
 
-def resolve_place(wiki: Wiki, name: str) -> Place:
+def resolve_place(wiki: "Wiki", name: str) -> Place:
     """A region or country by name (any case) or slug; ExportError otherwise."""
     tax = wiki.taxonomy
     canonical = tax.canonical_place(name)
@@ -75,7 +77,7 @@ def resolve_place(wiki: Wiki, name: str) -> Place:
     return place
 
 
-def select_notes(wiki: Wiki, reader: Any, place: Place, topics: Iterable[str] = (),
+def select_notes(wiki: "Wiki", reader: Any, place: Place, topics: Iterable[str] = (),
                  languages: Iterable[str] = ()) -> tuple[list[Note], bool]:
     """The notes of a place (and topics, languages) this reader may read, newest first, and whether cut."""
     topics, languages = list(topics), list(languages)
@@ -107,7 +109,7 @@ def select_notes(wiki: Wiki, reader: Any, place: Place, topics: Iterable[str] = 
     return notes[:MAX_NOTES], len(notes) > MAX_NOTES
 
 
-def _matches(wiki: Wiki, note: Note, place: Place, topics: list[str], languages: list[str]) -> bool:
+def _matches(wiki: "Wiki", note: Note, place: Place, topics: list[str], languages: list[str]) -> bool:
     """The filters again, on the file (the index may lag behind a change)."""
     return (place.name in wiki.taxonomy.places_of(note.meta.regions)
             and (not topics or bool(set(topics) & set(note.meta.topics)))
@@ -128,12 +130,12 @@ def search_tokens(text: str) -> list[str]:
     return list(out)
 
 
-def _body_html(wiki: Wiki, note: Note, titles: dict[str, str], base_url: str | None) -> tuple[str, str]:
+def _body_html(wiki: "Wiki", note: Note, titles: dict[str, str], base_url: str | None) -> tuple[str, str]:
     """The note's sanitised HTML and TOC, links rewritten for the pack; ``titles`` are the included notes."""
     key = note.slug + ":" + content_hash(note.body.encode("utf-8"))  # shares the wiki's render cache
     # notes left out of the pack are shown as missing (no link to follow, no name), as on the site
     rendered = wiki.renderer.render(note.body, titles.get, cache_key=key,
-                                    missing=missing_link_text(note.meta.language))
+                                    missing=wiki.missing_link_text(note.meta.language))
     html = _WIKILINK.sub(lambda m: f'<a class="wikilink" href="{m.group(1)}.html">', rendered.html)
     html = _NOTE_HREF.sub(lambda m: m.group(1) + (f"{m.group(2)}.html" if m.group(2) in titles
                                                   else f"/notes/{m.group(2)}"), html)
@@ -145,7 +147,7 @@ def _body_html(wiki: Wiki, note: Note, titles: dict[str, str], base_url: str | N
 class _Pages:
     """The pack's Jinja environment, in one interface language."""
 
-    def __init__(self, wiki: Wiki, ui_lang: str):
+    def __init__(self, wiki: "Wiki", ui_lang: str):
         self.wiki, self.ui_lang = wiki, ui_lang if ui_lang in LANGUAGES else "en"
         self.env = Environment(loader=FileSystemLoader([str(TEMPLATES), str(TEMPLATES.parent)]), autoescape=True,
                                extensions=["jinja2.ext.i18n"], trim_blocks=False)
@@ -165,7 +167,7 @@ class _Pages:
         return self.env.get_template(name).render(**context).encode("utf-8")
 
 
-def build_pack(wiki: Wiki, reader: Any, region: str, out: BinaryIO, topics: Iterable[str] = (),
+def build_pack(wiki: "Wiki", reader: Any, region: str, out: BinaryIO, topics: Iterable[str] = (),
                languages: Iterable[str] = (), ui_lang: str = "en", base_url: str | None = None,
                internal: bool = False) -> PackReport:
     """Write the zip of a region's public notes to ``out`` (``internal``: what ``reader`` may read).
@@ -208,7 +210,7 @@ def build_pack(wiki: Wiki, reader: Any, region: str, out: BinaryIO, topics: Iter
     return PackReport(folder=folder, slugs=[n.slug for n in notes], truncated=truncated, internal=internal)
 
 
-def _search_index(wiki: Wiki, notes: list[Note]) -> bytes:
+def _search_index(wiki: "Wiki", notes: list[Note]) -> bytes:
     """search-index.js: one global with each note's title, summary and folded words."""
     docs = []
     for note in notes:

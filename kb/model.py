@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import yamlio
-from .errors import InvalidNote, InvalidSlug
+from .errors import N_, InvalidNote, InvalidSlug, Message
 from .taxonomy import LANGUAGES, STATUSES, VISIBILITIES, Taxonomy
 
 SLUG_MAX = 120
@@ -31,12 +31,12 @@ FRONT_MATTER_STRING = 4_000   # characters in one value
 def check_slug(slug: Any) -> str:
     """Return the slug if it follows the rules, else raise InvalidSlug with a clear message."""
     if not isinstance(slug, str) or not slug:
-        raise InvalidSlug("A note name (slug) cannot be empty.")
+        raise InvalidSlug(Message(N_("A note name (slug) cannot be empty.")))
     if len(slug) > SLUG_MAX:
-        raise InvalidSlug(f"A note name (slug) has at most {SLUG_MAX} characters.")
+        raise InvalidSlug(Message(N_("A note name (slug) has at most %(n)s characters."), n=SLUG_MAX))
     if not _SLUG_RE.fullmatch(slug):
-        raise InvalidSlug("A note name (slug) uses only lowercase letters a-z, digits and single hyphens "
-                          f"between them: {slug[:60]!r} does not.")
+        raise InvalidSlug(Message(N_("A note name (slug) uses only lowercase letters a-z, digits and single "
+                                     "hyphens between them: %(name)s does not."), name=repr(slug[:60])))
     return slug
 
 
@@ -94,20 +94,21 @@ def split_front_matter(text: str) -> tuple[str, str]:
 def check_body(body: str) -> None:
     """InvalidNote when a body is past BODY_MAX (checked on save and import, before anything else)."""
     if len(body) > BODY_MAX:
-        raise InvalidNote([("body", f"has at most {BODY_MAX} characters")])
+        raise InvalidNote([("body", Message(N_("has at most %(n)s characters"), n=BODY_MAX))])
 
 
 def _check_shape(data: Any) -> None:
     """InvalidNote when parsed front matter has too many keys, values, levels or characters."""
     if isinstance(data, dict) and len(data) > FRONT_MATTER_KEYS:
-        raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_KEYS} keys")])
+        raise InvalidNote([("front matter", Message(N_("has at most %(n)s keys"), n=FRONT_MATTER_KEYS))])
     count, chars = 0, 0
     stack = [(data, 0)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, (dict, list, tuple)):
             if depth >= FRONT_MATTER_DEPTH:
-                raise InvalidNote([("front matter", f"nests lists and mappings at most {FRONT_MATTER_DEPTH} deep")])
+                raise InvalidNote([("front matter", Message(N_("nests lists and mappings at most %(n)s deep"),
+                                                            n=FRONT_MATTER_DEPTH))])
             items = [*value.keys(), *value.values()] if isinstance(value, dict) else list(value)
             stack.extend((item, depth + 1) for item in items)
             continue
@@ -115,11 +116,12 @@ def _check_shape(data: Any) -> None:
         size = len(value) if isinstance(value, str) else 0
         chars += size
         if count > FRONT_MATTER_VALUES:
-            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_VALUES} values")])
+            raise InvalidNote([("front matter", Message(N_("has at most %(n)s values"), n=FRONT_MATTER_VALUES))])
         if size > FRONT_MATTER_STRING:
-            raise InvalidNote([("front matter", f"values have at most {FRONT_MATTER_STRING} characters")])
+            raise InvalidNote([("front matter", Message(N_("values have at most %(n)s characters"),
+                                                        n=FRONT_MATTER_STRING))])
         if chars > FRONT_MATTER_MAX:
-            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_MAX} characters")])
+            raise InvalidNote([("front matter", Message(N_("has at most %(n)s characters"), n=FRONT_MATTER_MAX))])
 
 
 def parse_note(slug: str, text: str, taxonomy: Taxonomy, source: str = "") -> Note:
@@ -128,7 +130,7 @@ def parse_note(slug: str, text: str, taxonomy: Taxonomy, source: str = "") -> No
     try:
         fm_text, body = split_front_matter(text)
         if len(fm_text) > FRONT_MATTER_MAX:  # before YAML sees it
-            raise InvalidNote([("front matter", f"has at most {FRONT_MATTER_MAX} characters")])
+            raise InvalidNote([("front matter", Message(N_("has at most %(n)s characters"), n=FRONT_MATTER_MAX))])
         try:
             data = yamlio.load(fm_text)
         except yamlio.YamlError as exc:
@@ -150,7 +152,7 @@ def _as_list(value: Any, fieldname: str, problems: list) -> list[str]:
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
         return [str(v) for v in value]
-    problems.append((fieldname, "must be a name or a list of names"))
+    problems.append((fieldname, Message(N_("must be a name or a list of names"))))
     return []
 
 
@@ -168,8 +170,12 @@ def _as_datetime(value: Any, fieldname: str, problems: list) -> dt.datetime | No
             pass
         else:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    problems.append((fieldname, "must be a date like 2026-03-31 or 2026-03-31T14:05:00Z"))
+    problems.append((fieldname, Message(N_("must be a date like 2026-03-31 or 2026-03-31T14:05:00Z"))))
     return None
+
+
+def _not_one_of(value, choices) -> Message:
+    return Message(N_("%(value)s is not one of %(choices)s"), value=repr(value), choices=", ".join(choices))
 
 
 def meta_from_dict(data: dict, taxonomy: Taxonomy) -> NoteMeta:
@@ -178,59 +184,60 @@ def meta_from_dict(data: dict, taxonomy: Taxonomy) -> NoteMeta:
     problems: list[tuple[str, str]] = []
     title = data.get("title")
     if not isinstance(title, (str, int, float)) or not str(title).strip():
-        problems.append(("title", "is required"))
+        problems.append(("title", Message(N_("is required"))))
         title = ""
     title = str(title).strip()
     if len(title) > TITLE_MAX:
-        problems.append(("title", f"has at most {TITLE_MAX} characters"))
+        problems.append(("title", Message(N_("has at most %(n)s characters"), n=TITLE_MAX)))
     language = data.get("language")
     if language is None or language == "":
-        problems.append(("language", f"is required: one of {', '.join(LANGUAGES)}"))
+        problems.append(("language", Message(N_("is required: one of %(choices)s"), choices=", ".join(LANGUAGES))))
     elif language not in LANGUAGES:
-        problems.append(("language", f"{language!r} is not one of {', '.join(LANGUAGES)}"))
+        problems.append(("language", _not_one_of(language, LANGUAGES)))
 
     regions = []
     for name in _as_list(data.get("regions"), "regions", problems):
         canonical = taxonomy.canonical_place(name)
         if canonical is None:
-            problems.append(("regions", f"unknown region or country {name!r}"))
+            problems.append(("regions", Message(N_("unknown region or country %(name)s"), name=repr(name))))
         elif canonical not in regions:
             regions.append(canonical)
     topics = _as_list(data.get("topics"), "topics", problems)
     for t in topics:
         if t not in taxonomy.topics:
-            problems.append(("topics", f"unknown topic {t!r}"))
+            problems.append(("topics", Message(N_("unknown topic %(name)s"), name=repr(t))))
     audience = _as_list(data.get("audience"), "audience", problems)
     for a in audience:
         if a not in taxonomy.audiences:
-            problems.append(("audience", f"unknown audience {a!r}; one of {', '.join(taxonomy.audiences)}"))
+            problems.append(("audience", Message(N_("unknown audience %(name)s; one of %(choices)s"), name=repr(a),
+                                                choices=", ".join(taxonomy.audiences))))
     visibility = data.get("visibility") or "public"
     if visibility not in VISIBILITIES:
-        problems.append(("visibility", f"{visibility!r} is not one of {', '.join(VISIBILITIES)}"))
+        problems.append(("visibility", _not_one_of(visibility, VISIBILITIES)))
     status = data.get("status") or "published"
     if status not in STATUSES:
-        problems.append(("status", f"{status!r} is not one of {', '.join(STATUSES)}"))
+        problems.append(("status", _not_one_of(status, STATUSES)))
     summary = data.get("summary") or ""
     if not isinstance(summary, str):
-        problems.append(("summary", "must be text"))
+        problems.append(("summary", Message(N_("must be text"))))
         summary = ""
     elif len(summary) > SUMMARY_MAX:
-        problems.append(("summary", f"has at most {SUMMARY_MAX} characters"))
+        problems.append(("summary", Message(N_("has at most %(n)s characters"), n=SUMMARY_MAX)))
     authors = _as_list(data.get("authors"), "authors", problems)
     created = _as_datetime(data.get("created"), "created", problems)
     updated = _as_datetime(data.get("updated"), "updated", problems)
     translations = data.get("translations") or {}
     if not isinstance(translations, dict):
-        problems.append(("translations", "must map a language to a note name, e.g. {fr: my-note-fr}"))
+        problems.append(("translations", Message(N_("must map a language to a note name, e.g. {fr: my-note-fr}"))))
         translations = {}
     else:
         for lang, target in translations.items():
             if lang not in LANGUAGES:
-                problems.append(("translations", f"{lang!r} is not one of {', '.join(LANGUAGES)}"))
+                problems.append(("translations", _not_one_of(lang, LANGUAGES)))
             try:
                 check_slug(target)
             except InvalidSlug as exc:
-                problems.append(("translations", str(exc)))
+                problems.append(("translations", exc.message))
     if problems:
         raise InvalidNote(problems)
     extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}

@@ -53,6 +53,11 @@ class Redirects:
         mapping.pop(new, None)
         return {src: dst for src, dst in sorted(mapping.items()) if src != dst}
 
+    @staticmethod
+    def serialise(mapping: dict[str, str]) -> bytes:
+        """The file's bytes for this map (the write path writes and commits them)."""
+        return (_HEADER + yamlio.dump(dict(sorted(mapping.items())))).encode("utf-8")
+
     def write(self, mapping: dict[str, str]) -> None:
         """Write the map atomically (the caller holds the content lock and commits FILE)."""
-        self.store.write_aux(FILE, (_HEADER + yamlio.dump(dict(sorted(mapping.items())))).encode("utf-8"))
+        self.store.write_aux(FILE, self.serialise(mapping))

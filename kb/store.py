@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import NoteNotFound, StorageError
+from .errors import N_, Message, NoteNotFound, StorageError
 from .model import check_slug
 
 SUFFIX = ".md"
@@ -180,7 +180,11 @@ class Store:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _describe(exc: OSError) -> str:
-    reasons = {errno.ENOSPC: "the disk is full", errno.EROFS: "the content folder is read-only",
-               errno.EACCES: "kb may not write to the content folder", errno.EDQUOT: "the disk quota is used up"}
-    return f"The note could not be saved: {reasons.get(exc.errno, exc.strerror or 'a storage error')}. Nothing was changed."
+_REASONS = {errno.ENOSPC: N_("the disk is full"), errno.EROFS: N_("the content folder is read-only"),
+            errno.EACCES: N_("kb may not write to the content folder"), errno.EDQUOT: N_("the disk quota is used up")}
+
+
+def _describe(exc: OSError) -> Message:
+    reason = Message(_REASONS[exc.errno]) if exc.errno in _REASONS else \
+        exc.strerror or Message(N_("a storage error"))
+    return Message(N_("The note could not be saved: %(reason)s. Nothing was changed."), reason=reason)

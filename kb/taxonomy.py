@@ -1,4 +1,5 @@
-"""The controlled vocabulary: regions and their countries, topics, audiences, languages, with labels."""
+"""The controlled vocabulary: regions and their countries, topics, audiences, languages, with labels; and the
+one list of kb's languages, visibilities, statuses and roles, which every other module imports from here."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from .errors import TaxonomyError
 LANGUAGES = ("en", "fr", "ar")
 VISIBILITIES = ("public", "internal", "restricted")
 STATUSES = ("draft", "review", "published")
+ROLES = ("admin", "focal_point", "practitioner")  # the accounts' roles; the policy (access.py) says what each may do
 
 
 def place_slug(name: str) -> str:

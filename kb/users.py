@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .accounts_model import ROLES, ApiToken, AuditEntry, User, hash_token, now_utc
+from .accounts_model import ApiToken, AuditEntry, User, hash_token, now_utc
 from .auditlog import AuditLog, clip
 from .db import Database
-from .errors import KbError
+from .errors import N_, KbError, Message
 from .signins import SignIns
+from .taxonomy import ROLES
 
 __all__ = ["UserStore", "User", "ApiToken", "AuditEntry", "UserError", "ROLES", "MIN_PASSWORD", "hash_token"]
 
@@ -64,22 +65,23 @@ class UserStore:
     def _username(username: str) -> str:
         name = str(username or "").strip().lower()
         if not _USERNAME.fullmatch(name):
-            raise UserError(f"invalid username {str(username)[:50]!r}: 2-40 letters, digits, '.', '_' or '-',"
-                            " starting with a letter or digit")
+            raise UserError(Message(N_("invalid username %(name)s: 2-40 letters, digits, '.', '_' or '-', "
+                                       "starting with a letter or digit"), name=repr(str(username)[:50])))
         return name
 
     @staticmethod
     def _password(password: str) -> str:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-            raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+            raise UserError(Message(N_("password too short: at least %(n)s characters"), n=MIN_PASSWORD))
         if len(password) > MAX_PASSWORD:
-            raise UserError(f"password too long: at most {MAX_PASSWORD} characters")
+            raise UserError(Message(N_("password too long: at most %(n)s characters"), n=MAX_PASSWORD))
         return password
 
     def _regions(self, role: str, regions: Iterable[str] | str | None) -> str:
         """The regions_csv to store for this role, regions checked against the taxonomy."""
         if role not in ROLES:
-            raise UserError(f"unknown role {str(role)[:40]!r}: choose one of {', '.join(ROLES)}")
+            raise UserError(Message(N_("unknown role %(name)s: choose one of %(choices)s"), name=repr(str(role)[:40]),
+                                    choices=", ".join(ROLES)))
         if role != "focal_point":
             return ""  # only focal points answer for regions
         if isinstance(regions, str):
@@ -92,14 +94,14 @@ class UserStore:
             if self.places:
                 canonical = self.places.get(name.casefold())
                 if canonical is None:
-                    raise UserError(f"unknown region or country {name[:80]!r}")
+                    raise UserError(Message(N_("unknown region or country %(name)s"), name=repr(name[:80])))
                 name = canonical
             elif "," in name:
-                raise UserError(f"region names cannot contain commas: {name[:80]!r}")
+                raise UserError(Message(N_("region names cannot contain commas: %(name)s"), name=repr(name[:80])))
             if name not in out:
                 out.append(name)
         if not out:
-            raise UserError("a focal point needs at least one region or country")
+            raise UserError(Message(N_("a focal point needs at least one region or country")))
         return ",".join(out)
 
     @staticmethod
@@ -108,7 +110,7 @@ class UserStore:
         if not email:
             return None
         if len(email) > 254 or not _EMAIL.fullmatch(email):
-            raise UserError(f"invalid email address {email[:80]!r}")
+            raise UserError(Message(N_("invalid email address %(name)s"), name=repr(email[:80])))
         return email
 
     @staticmethod
@@ -117,7 +119,7 @@ class UserStore:
         query = select(User).where(User.username == name)
         user = session.scalars(query.with_for_update() if lock else query).first()
         if user is None:
-            raise UserError(f"unknown user {name!r}")
+            raise UserError(Message(N_("unknown user %(name)s"), name=repr(name)))
         return user
 
     @staticmethod
@@ -126,7 +128,8 @@ class UserStore:
             others = session.scalar(select(func.count(User.id)).where(
                 User.role == "admin", User.active.is_(True), User.id != user.id))
             if not others:
-                raise UserError(f"{user.username!r} is the last active admin; make another admin first")
+                raise UserError(Message(N_("%(name)s is the last active admin; make another admin first"),
+                                        name=repr(user.username)))
 
     # --- accounts ----------------------------------------------------------------------------
     def add(self, username: str, password: str, role: str, regions: Iterable[str] = (),
@@ -137,7 +140,7 @@ class UserStore:
         self._password(password)
         email = self._email(email)
         if self.by_username(name) is not None:
-            raise UserError(f"username {name!r} is taken")
+            raise UserError(Message(N_("username %(name)s is taken"), name=repr(name)))
         user = User(username=name, display_name=clip((display_name or "").strip() or name, 80), email=email,
                     role=role, regions_csv=regions_csv, active=True, session_version=1, created=now_utc(),
                     password_hash=generate_password_hash(password, method="scrypt"))  # slow: outside the lock
@@ -145,7 +148,7 @@ class UserStore:
             with self._writing() as session:
                 session.add(user)
         except IntegrityError:
-            raise UserError(f"username {name!r} is taken") from None
+            raise UserError(Message(N_("username %(name)s is taken"), name=repr(name))) from None
         return user
 
     def get(self, user_id: int) -> User | None:
@@ -257,7 +260,7 @@ class UserStore:
         with self._writing() as session:
             user = self._locked_user(session, username)
             if not user.active:
-                raise UserError(f"user {user.username!r} is disabled")
+                raise UserError(Message(N_("user %(name)s is disabled"), name=repr(user.username)))
             token = ApiToken(user_id=user.id, label=clip((label or "").strip(), 80), created=now_utc(),
                              token_hash=hash_token(plaintext), revoked=False)
             session.add(token)

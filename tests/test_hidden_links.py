@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from kb import create_app
-from kb.indexing import build_doc
+from kb.wiki.indexing import build_doc
 from kb.model import NoteMeta
 from kb.search import SearchQuery
 

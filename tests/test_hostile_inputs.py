@@ -20,7 +20,8 @@ from sqlalchemy import update
 from kb.accounts_model import SignIn
 from kb.errors import InvalidNote, InvalidSlug
 from kb.model import BODY_MAX, FRONT_MATTER_MAX, NoteMeta, check_slug, parse_note
-from kb import publish, worddiff, yamlio
+from kb import worddiff, yamlio
+from kb.wiki import drafting
 
 from .conftest import csrf_token, git, login, site_config
 
@@ -205,7 +206,7 @@ def reserved_names_import(env: Env):
 
 def rename_takeover_setup(env: Env):
     admin = env.users.by_username("admin")
-    publish.rename(env.wiki, admin, AGADEZ, "agadez-children", None)
+    env.wiki.rename(admin, AGADEZ, "agadez-children", None)
     env.as_user("pat")
     env.state["token"] = csrf_token(env.client, "/notes/new")
 
@@ -217,7 +218,7 @@ def rename_takeover(env: Env):
     assert web.status_code == 422 and "renamed note" in web.get_data(as_text=True)
     assert env.client.get(f"/notes/{AGADEZ}").headers["Location"] == "/notes/agadez-children"
     with pytest.raises(InvalidNote, match="renamed note"):  # nor may another note be renamed to it
-        publish.rename(env.wiki, env.users.by_username("admin"), "reintegration-counselling-returnees-mali", AGADEZ,
+        env.wiki.rename(env.users.by_username("admin"), "reintegration-counselling-returnees-mali", AGADEZ,
                        None)
 
 
@@ -377,12 +378,12 @@ def test_a_small_change_in_a_long_paragraph_is_still_a_word_diff():
 def test_a_freed_old_name_can_be_taken(app, site):
     from kb.cli import cli
     wiki, admin = app.extensions["kb.wiki"], app.extensions["kb.users"].by_username("admin")
-    publish.rename(wiki, admin, AGADEZ, "agadez-children", None)
-    assert publish.free_slug(wiki, AGADEZ) != AGADEZ  # a derived name silently avoids it
+    wiki.rename(admin, AGADEZ, "agadez-children", None)
+    assert drafting.free_slug(wiki, AGADEZ) != AGADEZ  # a derived name silently avoids it
     with pytest.raises(InvalidNote):
-        publish.check_new_slug(AGADEZ, wiki)
-    assert publish.check_new_slug("agadez-children", wiki) == "agadez-children"
-    publish.check_new_slug(AGADEZ, wiki, renaming="agadez-children")  # renaming the note back is fine
+        drafting.check_new_slug(AGADEZ, wiki)
+    assert drafting.check_new_slug("agadez-children", wiki) == "agadez-children"
+    drafting.check_new_slug(AGADEZ, wiki, renaming="agadez-children")  # renaming the note back is fine
     env = {k: v for k, v in site_config(site).items() if k.startswith("KB_")}
     runner = CliRunner()
     listed = runner.invoke(cli, ["redirects", "list"], env=env)
@@ -390,13 +391,13 @@ def test_a_freed_old_name_can_be_taken(app, site):
     dropped = runner.invoke(cli, ["redirects", "drop", AGADEZ], env=env)
     assert dropped.exit_code == 0, dropped.output
     assert runner.invoke(cli, ["redirects", "drop", AGADEZ], env=env).exit_code == 1
-    assert publish.check_new_slug(AGADEZ, wiki) == AGADEZ
+    assert drafting.check_new_slug(AGADEZ, wiki) == AGADEZ
     assert "Free the old name" in git(site / "content", "log", "-1", "--format=%s")
 
 
 def test_import_gives_a_renamed_notes_old_name_a_free_one(app, site):
     wiki, admin = app.extensions["kb.wiki"], app.extensions["kb.users"].by_username("admin")
-    publish.rename(wiki, admin, AGADEZ, "agadez-children", None)
+    wiki.rename(admin, AGADEZ, "agadez-children", None)
     folder = site / "incoming"
     folder.mkdir()
     (folder / f"{AGADEZ}.md").write_text("---\ntitle: Other\nlanguage: en\n---\nText.\n", encoding="utf-8")
@@ -406,7 +407,7 @@ def test_import_gives_a_renamed_notes_old_name_a_free_one(app, site):
 
 def test_domain_messages_of_the_limits_are_translated(app):
     from kb.web.messages import translate
-    messages = [publish.RENAMED_AWAY]
+    messages = [drafting.RENAMED_AWAY]
     for front in ("".join(f"k{i}: v\n" for i in range(51)), "r: [[[[[x]]]]]", "r: " + "x" * 5000,
                   "r: [" + ",".join(["x"] * 600) + "]"):
         try:

@@ -78,7 +78,7 @@ def test_app_start_repairs_what_changed_behind_its_back(site, committed):
 
 
 def test_a_large_drift_is_repaired_by_a_rebuild_into_a_fresh_generation(site, monkeypatch):
-    from kb import indexing
+    from kb.wiki import indexing
     monkeypatch.setattr(indexing, "REBUILD_ABOVE", 0)
     app, wiki = start(site)
     try:

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from kb import workflow
+from kb import pdguard
 from kb.cli import cli
 from kb.errors import PersonalDataFound
 from kb.model import NoteMeta
@@ -23,19 +23,19 @@ def test_scan_note_reads_every_front_matter_value_including_extra_keys_and_lists
     m = meta(authors=["moussa", "ali.b@example.org"],
              extra={"contact": "96 12 34 56", "date_of_birth": "2009-03-12", "source": "interview, case LBY-2024/0153",
                     "people": ["Ali", {"phone": "+218 91 234 5678"}], "reviewed": True, "pages": 12})
-    got = {(f.field, f.line, f.kind, f.text) for f in workflow.scan_note(m, "Nothing here.")}
+    got = {(f.field, f.line, f.kind, f.text) for f in pdguard.scan_note(m, "Nothing here.")}
     assert got == {("authors", 2, "email", "ali.b@example.org"),
                    ("contact", 1, "phone", "96 12 34 56"),
                    ("date_of_birth", 1, "birth_date", "date of birth: 2009-03-12"),
                    ("source", 1, "id_number", "case LBY-2024/0153"),
                    ("people", 2, "phone", "+218 91 234 5678")}
-    contact = next(f for f in workflow.scan_note(m, "") if f.field == "contact")
+    contact = next(f for f in pdguard.scan_note(m, "") if f.field == "contact")
     assert contact.column == 1  # counted in the value, not in the "contact: " the scan puts before it
 
 
 def test_clean_extra_values_give_nothing():
     m = meta(extra={"source": "Law No. 2016-33", "year": 2023, "kit": "B2", "tags": ["form IR-3", "hotline 1515"]})
-    assert workflow.scan_note(m, "1,234 children in 2023.") == []
+    assert pdguard.scan_note(m, "1,234 children in 2023.") == []
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from kb import access, queryparse
 from kb import search as search_module
 from kb.errors import InvalidNote
-from kb.indexing import build_doc
+from kb.wiki.indexing import build_doc
 from kb.model import dump_note, parse_note
 from kb.render import Renderer
 from kb.search import SearchIndex, SearchQuery

@@ -3,10 +3,10 @@ rights, the personal-data guard, no lost edits, restore, rename with redirects, 
 the review queue."""
 import pytest
 
-from kb import publish, workflow
 from kb.errors import EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound
 from kb.model import NoteMeta
 from kb.search import SearchQuery
+from kb.wiki import commits, drafting
 
 from .conftest import git
 
@@ -44,7 +44,7 @@ def test_practitioner_draft_goes_to_review_and_the_regions_focal_point_publishes
     assert wiki.get_note(None, "arlit").meta.status == "published"
     assert "arlit" in found(wiki, None, "wells")
     log = wiki.history_of(moussa, "arlit")
-    assert [workflow.parse_message(r.message).status_to for r in log] == ["published", "review", "draft"]
+    assert [commits.parse_message(r.message).status_to for r in log] == ["published", "review", "draft"]
     assert [r.author for r in log] == ["moussa", "pat", "pat"] and log[0].id == r3.revision
     with pytest.raises(PermissionDenied):  # published: the practitioner may no longer change it
         wiki.save(pat, "arlit", meta("published"), "changed", r3.revision)
@@ -89,7 +89,7 @@ def test_personal_data_blocks_public_publication_until_confirmed_with_a_reason(w
     ok = wiki.save(moussa, "pd", meta("published"), body, internal.revision,
                    confirm_personal_data="  the ministry's public\nhotline  ")
     assert ok.personal_data_reason == "the ministry's public hotline"
-    info = workflow.parse_message(wiki.history_of(moussa, "pd")[0].message)
+    info = commits.parse_message(wiki.history_of(moussa, "pd")[0].message)
     assert info.personal_data_reason == "the ministry's public hotline" and info.status_to is None
     # confirmed findings are not asked about again; a new one is
     again = wiki.save(moussa, "pd", meta("published"), body + "\nMore text.\n", ok.revision)
@@ -106,67 +106,67 @@ def test_restore_is_a_new_revision_with_the_old_text_and_the_current_status(wiki
     moussa = who("moussa")
     r1 = wiki.save(moussa, "r", meta("draft"), "Version one.", None, create=True)
     r2 = wiki.save(moussa, "r", meta("published", title="Renamed title"), "Version two.", r1.revision)
-    restored = publish.restore(wiki, moussa, "r", r1.revision, r2.revision)
+    restored = wiki.restore(moussa, "r", r1.revision, r2.revision)
     note = wiki.get_note(moussa, "r")
     assert note.body.strip() == "Version one." and note.meta.title == "Water points in Arlit"
     assert note.meta.status == "published" and restored.restored_from == r1.revision
     log = wiki.history_of(moussa, "r")
-    assert len(log) == 3 and workflow.parse_message(log[0].message).restored_from == r1.revision
+    assert len(log) == 3 and commits.parse_message(log[0].message).restored_from == r1.revision
     with pytest.raises(EditConflict):
-        publish.restore(wiki, moussa, "r", r1.revision, r2.revision)  # stale base again
+        wiki.restore(moussa, "r", r1.revision, r2.revision)  # stale base again
     with pytest.raises(NoteNotFound):
-        publish.restore(wiki, moussa, "r", "0" * 40, restored.revision)
+        wiki.restore(moussa, "r", "0" * 40, restored.revision)
 
 
 def test_rename_keeps_the_history_and_leaves_a_redirect(wiki, who):
     moussa = who("moussa")
     old_log = wiki.history_of(moussa, AGADEZ)
-    publish.rename(wiki, moussa, AGADEZ, "agadez-children", wiki.revision_of(AGADEZ))
+    wiki.rename(moussa, AGADEZ, "agadez-children", wiki.revision_of(AGADEZ))
     new_log = wiki.history_of(moussa, "agadez-children")
     assert [r.id for r in new_log[1:]] == [r.id for r in old_log]  # old revisions still there, readable
-    assert publish.note_at(wiki, moussa, "agadez-children", old_log[-1].id).meta.title
+    assert wiki.note_at(moussa, "agadez-children", old_log[-1].id).meta.title
     assert wiki.redirect_target(None, AGADEZ) == "agadez-children"
     assert wiki.title_if_readable(None, AGADEZ)  # wiki links to the old name still resolve
     assert found(wiki, None, "unaccompanied Agadez")[0] == "agadez-children"
     assert AGADEZ not in found(wiki, None, "unaccompanied Agadez")
-    publish.rename(wiki, moussa, "agadez-children", "agadez", wiki.revision_of("agadez-children"))
+    wiki.rename(moussa, "agadez-children", "agadez", wiki.revision_of("agadez-children"))
     assert wiki.redirects.load() == {AGADEZ: "agadez", "agadez-children": "agadez"}  # chains collapse
-    publish.rename(wiki, moussa, "agadez", AGADEZ, wiki.revision_of("agadez"))
+    wiki.rename(moussa, "agadez", AGADEZ, wiki.revision_of("agadez"))
     assert wiki.redirects.load() == {"agadez": AGADEZ, "agadez-children": AGADEZ}
     status = git(wiki.content_dir, "status", "--porcelain")
     assert status == ""  # every rename committed, redirects file included
     for bad in ("new", "Bad Name", "tazkira-documentation-returnees-afghanistan"):
         with pytest.raises(InvalidNote):
-            publish.rename(wiki, moussa, AGADEZ, bad, wiki.revision_of(AGADEZ))
+            wiki.rename(moussa, AGADEZ, bad, wiki.revision_of(AGADEZ))
     with pytest.raises(PermissionDenied):
-        publish.rename(wiki, who("amina"), AGADEZ, "x", wiki.revision_of(AGADEZ))
+        wiki.rename(who("amina"), AGADEZ, "x", wiki.revision_of(AGADEZ))
 
 
 def test_soft_delete_hides_everywhere_and_an_admin_can_undo(wiki, who):
     moussa, admin = who("moussa"), who("admin")
     assert AGADEZ in found(wiki, None, "unaccompanied Agadez")
     with pytest.raises(PermissionDenied):
-        publish.delete(wiki, who("amina"), AGADEZ)
-    trash_id = publish.delete(wiki, moussa, AGADEZ, "duplicate of the French note")
+        wiki.delete(who("amina"), AGADEZ)
+    trash_id = wiki.delete(moussa, AGADEZ, "duplicate of the French note")
     for user in (None, moussa, admin):
         with pytest.raises(NoteNotFound):
             wiki.get_note(user, AGADEZ)
     assert AGADEZ not in found(wiki, admin, "unaccompanied Agadez")
     with pytest.raises(PermissionDenied):
-        publish.deleted_notes(wiki, moussa)
-    [gone] = publish.deleted_notes(wiki, admin)
+        wiki.deleted_notes(moussa)
+    [gone] = wiki.deleted_notes(admin)
     assert (gone.id, gone.slug, gone.deleted_by) == (trash_id, AGADEZ, "moussa")
     assert "duplicate of the French note" in gone.message and gone.title.startswith("Best-interests")
     with pytest.raises(PermissionDenied):
-        publish.undelete(wiki, moussa, trash_id)
-    assert publish.undelete(wiki, admin, trash_id) == AGADEZ
+        wiki.undelete(moussa, trash_id)
+    assert wiki.undelete(admin, trash_id) == AGADEZ
     assert wiki.get_note(None, AGADEZ) and AGADEZ in found(wiki, None, "unaccompanied Agadez")
-    assert len(wiki.history_of(admin, AGADEZ)) >= 3 and publish.deleted_notes(wiki, admin) == []
+    assert len(wiki.history_of(admin, AGADEZ)) >= 3 and wiki.deleted_notes(admin) == []
     # a name taken again meanwhile is not overwritten by an undo
-    trash_id = publish.delete(wiki, moussa, AGADEZ)
+    trash_id = wiki.delete(moussa, AGADEZ)
     wiki.save(moussa, AGADEZ, meta(), "A new note with the old name.", None, create=True)
     with pytest.raises(NoteExists):
-        publish.undelete(wiki, admin, trash_id)
+        wiki.undelete(admin, trash_id)
 
 
 def test_review_queue_shows_each_focal_point_their_regions(wiki, who):
@@ -174,34 +174,34 @@ def test_review_queue_shows_each_focal_point_their_regions(wiki, who):
     wiki.save(pat, "niger-review", meta("review"), "x", None, create=True)
     wiki.save(pat, "libya-review", meta("review", regions=["Libya"]), "x", None, create=True)
     wiki.save(pat, "pat-draft", meta("draft", regions=["Libya"]), "x", None, create=True)
-    queue = lambda name: {h.slug for h in publish.review_queue(wiki, who(name))}  # noqa: E731
+    queue = lambda name: {h.slug for h in wiki.review_queue(who(name))}  # noqa: E731
     assert queue("moussa") == {"niger-review"} and queue("amina") == {"libya-review"}
     assert queue("admin") >= {"niger-review", "libya-review"} and queue("pat") == set()
-    assert {h.slug for h in publish.unfinished(wiki, pat)} == {"niger-review", "libya-review", "pat-draft"}
+    assert {h.slug for h in wiki.unfinished(pat)} == {"niger-review", "libya-review", "pat-draft"}
 
 
 def test_form_and_api_fields_never_publish_by_default_nor_set_kb_owned_keys(wiki):
-    m = publish.new_meta(wiki.taxonomy, {"title": "T", "language": "fr", "status": "", "authors": ["x"],
+    m = drafting.new_meta(wiki.taxonomy, {"title": "T", "language": "fr", "status": "", "authors": ["x"],
                                          "updated": "2020-01-01"}, None)
     assert (m.status, m.authors, m.updated) == ("draft", [], None)
     with pytest.raises(InvalidNote) as exc:
-        publish.new_meta(wiki.taxonomy, {"title": "", "language": "xx", "regions": ["Atlantis"]}, None)
+        drafting.new_meta(wiki.taxonomy, {"title": "", "language": "xx", "regions": ["Atlantis"]}, None)
     assert {f for f, _ in exc.value.problems} == {"title", "language", "regions"}
-    assert publish.free_slug(wiki, "Best-interests procedure") == "best-interests-procedure"
-    assert publish.free_slug(wiki, "New") == "new-note"
+    assert drafting.free_slug(wiki, "Best-interests procedure") == "best-interests-procedure"
+    assert drafting.free_slug(wiki, "New") == "new-note"
     wiki.store.write_text("best-interests-procedure", "---\ntitle: x\nlanguage: en\n---\n")
-    assert publish.free_slug(wiki, "Best-interests procedure") == "best-interests-procedure-2"
+    assert drafting.free_slug(wiki, "Best-interests procedure") == "best-interests-procedure-2"
 
 
 def test_commit_messages_carry_what_the_history_page_shows():
-    text = workflow.commit_message("n", "Fixed figures\nStatus: draft -> published", "review", "published",
+    text = commits.commit_message("n", "Fixed figures\nStatus: draft -> published", "review", "published",
                                    "public hotline", "")
-    info = workflow.parse_message(text)
+    info = commits.parse_message(text)
     assert info.summary == "Fixed figures Status: draft -> published"  # a writer cannot forge a trailer
     assert (info.status_from, info.status_to, info.personal_data_reason) == ("review", "published",
                                                                             "public hotline")
-    assert workflow.parse_message(workflow.commit_message("n", "", None, "draft")).summary == "Create n"
-    assert workflow.parse_message("Initial content").status_to is None
+    assert commits.parse_message(commits.commit_message("n", "", None, "draft")).summary == "Create n"
+    assert commits.parse_message("Initial content").status_to is None
 
 
 def test_a_base_revision_handed_out_is_never_ahead_of_the_text(wiki, who, monkeypatch):

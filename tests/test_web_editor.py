@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from kb import publish
-
 from .conftest import csrf_token, login
 
 AGADEZ = "unaccompanied-children-best-interests-agadez"  # public, published, Niger (Sahel), by moussa
@@ -295,7 +293,7 @@ def test_writing_pages_load_for_a_focal_point(as_user, path):
 def test_text_for_a_note_deleted_meanwhile_can_be_saved_as_a_new_note(as_user, app):
     client = as_user("moussa")
     base = base_of(client, AGADEZ)
-    publish.delete(app.extensions["kb.wiki"], app.extensions["kb.users"].by_username("admin"), AGADEZ)
+    app.extensions["kb.wiki"].delete(app.extensions["kb.users"].by_username("admin"), AGADEZ)
     resp = post(client, f"/notes/{AGADEZ}/edit", new_note(body="My careful rewrite.", base_revision=base))
     page = text(resp)
     assert resp.status_code == 404 and "no longer here" in page and "My careful rewrite." in page

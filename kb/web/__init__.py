@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
-from .helpers import current_wiki, template_globals
+from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
 from . import audit, editor, feeds, manage, openapi, packs, redaction
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
@@ -41,6 +41,9 @@ def init_web(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     init_security(app, login_manager, csrf)
+    app.before_request(admins_only)  # one guard for every /admin page
+    app.before_request(audit_address_start)  # the write path audits changes with the client's address
+    app.teardown_request(audit_address_end)
 
     for bp in (notes.bp, browse.bp, search.bp, auth.bp, account.bp, admin.bp, api.bp, i18n.bp):
         app.register_blueprint(bp)

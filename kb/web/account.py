@@ -10,14 +10,11 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..users import MIN_PASSWORD, UserError
-from .auth import TOO_MANY, client_address, current_throttle, sign_in
-from .helpers import current_users
+from .helpers import ROLE_LABELS, client_address, current_users
+from .sessions import TOO_MANY, current_throttle, sign_in
 from .messages import translate
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-ROLE_LABELS = {"practitioner": _l("Practitioner"), "focal_point": _l("Focal point"), "admin": _l("Administrator")}
-
-
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)])
@@ -74,7 +71,7 @@ def change_password():
     try:
         user = users.set_password(name, form.new.data)
     except UserError as exc:
-        form.new.errors.append(translate(str(exc)))
+        form.new.errors.append(translate(exc))
         return _page(422, password_form=form)
     users.audit("password_change", actor=name, target=name, address=address)
     sign_in(user)

@@ -1,6 +1,7 @@
 """Account administration under /admin/users: list, create, edit, reset passwords, disable, enable.
 
-Admins only; for everyone else every URL here is the same 404 as a page that does not exist.
+Admins only (the one /admin guard, helpers.admins_only); for everyone else every URL here is the same 404
+as a page that does not exist.
 """
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import access
-from ..users import MIN_PASSWORD, ROLES, UserError
-from .account import ROLE_LABELS
-from .auth import client_address
-from .helpers import current_users, current_wiki
+from ..taxonomy import ROLES
+from ..users import MIN_PASSWORD, UserError
+from .helpers import ROLE_LABELS, client_address, current_users, current_wiki
 from .messages import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
 
 
 class ProfileForm(FlaskForm):
@@ -46,12 +45,6 @@ class PasswordForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form that is only a button: it carries the CSRF token."""
-
-
-@bp.before_request
-def admins_only():
-    if not access.is_admin(current_user):
-        abort(404)
 
 
 @bp.after_request
@@ -95,7 +88,7 @@ def new_user():
                                        regions=form.regions.data, display_name=form.display_name.data,
                                        email=form.email.data)
         except UserError as exc:
-            form.form_errors.append(translate(str(exc)))
+            form.form_errors.append(translate(exc))
         else:
             _audit("user_add", user.username, _describe(user.role, user.regions))
             flash(_("The account was created."))
@@ -128,7 +121,7 @@ def edit_user(username: str):
                                                  email=form.email.data, role=form.role.data,
                                                  regions=form.regions.data)
         except UserError as exc:
-            form.form_errors.append(translate(str(exc)))
+            form.form_errors.append(translate(exc))
         else:
             if "role" in changes or "regions" in changes:
                 old_role = changes.get("role", (user.role,))[0]
@@ -153,7 +146,7 @@ def reset_password(username: str):
     try:
         current_users().set_password(user.username, form.password.data)
     except UserError as exc:
-        form.password.errors.append(translate(str(exc)))
+        form.password.errors.append(translate(exc))
         return _edit_page(user, password_form=form, status=422)
     _audit("password_reset", user.username)
     flash(_("The password was changed; the account was signed out everywhere."))
@@ -170,7 +163,7 @@ def set_active(username: str, action: str):
     try:
         current_users().set_active(user.username, action == "enable")
     except UserError as exc:
-        return _edit_page(user, status=422, error=translate(str(exc)))
+        return _edit_page(user, status=422, error=translate(exc))
     _audit(f"user_{action}", user.username)
     flash(_("The account was enabled.") if action == "enable" else
           _("The account was disabled; its sessions and tokens no longer work."))

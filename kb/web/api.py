@@ -4,9 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
-from .. import publish
 from ..errors import InvalidNote
-from .audit import record_save
 from .errors import error_response
 from .helpers import current_wiki
 
@@ -58,7 +56,7 @@ def _unauthenticated():
 
 def _meta(current, fields: dict, problems: list):
     try:
-        return publish.new_meta(current_wiki().taxonomy, fields, current)
+        return current_wiki().new_meta(fields, current)
     except InvalidNote as exc:
         problems.extend(exc.problems)
         return None
@@ -75,16 +73,15 @@ def create_note():
     wanted = data.get("slug")
     if wanted is not None:
         try:
-            wanted = publish.check_new_slug(wanted if isinstance(wanted, str) else "", wiki)
+            wanted = wiki.check_new_slug(wanted if isinstance(wanted, str) else "")
         except InvalidNote as exc:
             problems.extend(exc.problems)
     if problems:
         raise InvalidNote(problems)
     # a name taken by a note the caller may not read is answered like a free one (see docs/security.md)
-    slug, _ = publish.new_name(wiki, current_user, meta.title, wanted or "")
+    slug, _ = wiki.new_name(current_user, meta.title, wanted or "")
     result = wiki.save(current_user, slug, meta, body or "", None, message=data.get("message", ""), create=True,
                        confirm_personal_data=data.get("confirm_personal_data", ""))
-    record_save(result)
     response = jsonify({"slug": result.slug, "revision": result.revision})
     response.headers["Location"] = url_for("api.get_note", slug=result.slug)
     return response, 201
@@ -113,5 +110,4 @@ def update_note(slug: str):
         raise InvalidNote(problems)
     result = wiki.save(current_user, slug, meta, current.body if body is None else body, base.strip(),
                        message=data.get("message", ""), confirm_personal_data=data.get("confirm_personal_data", ""))
-    record_save(result)
     return jsonify({"slug": result.slug, "revision": result.revision, "merged": result.merged})

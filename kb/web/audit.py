@@ -1,36 +1,15 @@
-"""The audit log: recording what writers do, and the admins' page and CSV export of it (/admin/audit)."""
+"""The audit log's page and CSV export for admins (/admin/audit). The service's write path records note
+changes; helpers.record the rest."""
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request
-from flask_login import current_user
+from flask import Blueprint, Response, render_template, request
 
-from .. import access
-from ..workflow import SaveResult, audit_events
-from .auth import client_address
 from .helpers import current_users
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 PER_PAGE = 100
-
-
-def record(action: str, target: str, detail: str = "") -> None:
-    """One audit entry for the signed-in user's action, with their address."""
-    current_users().audit(action, actor=getattr(current_user, "username", "") or "", target=target,
-                          detail=detail, address=client_address())
-
-
-def record_save(result: SaveResult) -> None:
-    """The audit entries of a save: the save itself, a status change, a personal-data confirmation."""
-    for action, detail in audit_events(result):
-        record(action, result.slug, detail)
-
-
-@bp.before_request
-def admins_only():
-    if not access.is_admin(current_user):
-        abort(404)  # like the rest of /admin: nothing here exists for anyone else
 
 
 @bp.get("/audit")

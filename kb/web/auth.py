@@ -5,67 +5,26 @@ session cookie stops working, and it expires after KB_SESSION_IDLE_MINUTES idle 
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..throttle import SignInThrottle
 from .helpers import current_users
+from .sessions import SIGN_IN_KEY, TOO_MANY, client_address, current_throttle, safe_next, sign_in
 
 bp = Blueprint("auth", __name__)
 
-# One message for a wrong password, an unknown account and a disabled one; one for every kind of throttling.
+# One message for a wrong password, an unknown account and a disabled one (TOO_MANY: for every throttling).
 WRONG = _l("Wrong username or password, or the account is disabled.")
-TOO_MANY = _l("Too many sign-in attempts. Please wait a few minutes and try again.")
+__all__ = ["bp", "WRONG", "TOO_MANY", "SIGN_IN_KEY", "client_address", "current_throttle", "safe_next", "sign_in"]
 
 
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
-
-
-def current_throttle() -> SignInThrottle:
-    return current_app.extensions["kb.throttle"]
-
-
-def client_address() -> str:
-    """The client's address (the proxy's X-Forwarded-For only when KB_TRUST_PROXY let ProxyFix read it)."""
-    return request.remote_addr or ""
-
-
-def safe_next(target: str | None) -> str:
-    """Only a local path may follow sign-in: no scheme, no host, no protocol-relative or backslash tricks."""
-    home = url_for("notes.home")
-    if not target or len(target) > 2000:
-        return home
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
-        return home  # browsers drop tabs and newlines inside URLs, so "/\t/evil.com" would become "//evil.com"
-    return target
-
-
-SIGN_IN_KEY = "kb_sign_in"  # the session's key to its row in the sign-ins table
-
-
-def session_limits() -> tuple[timedelta, timedelta]:
-    """(idle, maximum age) of a sign-in, from the settings."""
-    config = current_app.config
-    return (timedelta(minutes=config["KB_SESSION_IDLE_MINUTES"]), timedelta(hours=config["KB_SESSION_MAX_HOURS"]))
-
-
-def sign_in(user) -> None:
-    """Start a fresh session for the user: nothing from before sign-in carries over."""
-    session.clear()
-    session[SIGN_IN_KEY] = current_users().sign_ins.start(user.id, session_limits()[1])
-    login_user(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])

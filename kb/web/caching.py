@@ -25,7 +25,7 @@ from werkzeug.http import is_resource_modified
 from werkzeug.security import safe_join
 
 from ..errors import KbError
-from ..store import content_hash
+from ..wiki import content_hash
 from .helpers import current_wiki, ui_lang
 
 MIN_GZIP_BYTES = 1024
@@ -136,7 +136,7 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
     wiki, slug = current_wiki(), (request.view_args or {}).get("slug", "")
     try:
         view = wiki.view(current_user, slug)  # the policy decides before anything is revealed
-        raw = wiki.store.read_bytes(slug)
+        file_hash, rewritten = wiki.page_facts(slug)
     except KbError:
         return None  # the view answers with its 404
     g.kb_note_view = view  # the page shows exactly what was validated
@@ -144,11 +144,11 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
                   sorted(view.translations.items()), view.newer_translations, view.can_edit,
                   wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else ""))
     dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related)),
-             wiki.history.rewritten_at(wiki.store.relpath(slug))]  # a redaction keeps commit dates
+             rewritten]  # a redaction keeps commit dates
     updated = max([d for d in dates if d], default=None)
     if updated is not None:
         updated = min(updated, dt.datetime.now(dt.timezone.utc))
-    etag = make_etag("note", slug, content_hash(raw), content_hash(shown.encode("utf-8", "surrogatepass")),
+    etag = make_etag("note", slug, file_hash, content_hash(shown.encode("utf-8", "surrogatepass")),
                      reader_context())
     return etag, updated
 

@@ -14,11 +14,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from .. import access, notemerge, publish, worddiff, workflow
+from .. import access
 from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound,
                       StorageError)
-from ..model import Note, meta_to_dict
-from .audit import record_save
+from ..wiki import OURS_LABEL, Note, diff_html, has_conflict_marks, meta_to_dict, normalise_body, practice_template
 from .helpers import current_wiki, ui_lang
 from .messages import FIELDS, N_, field_label, translate
 
@@ -54,7 +53,7 @@ def form_from_note(note: Note, base_revision: str) -> Form:
 def form_from_request() -> Form:
     f = request.form
     values = {k: f.get(k, "").strip() for k in TEXT_FIELDS} | {k: [v for v in f.getlist(k) if v] for k in LIST_FIELDS}
-    return Form(values, workflow.normalise_body(f.get("body", "")), f.get("slug", "").strip(),
+    return Form(values, normalise_body(f.get("body", "")), f.get("slug", "").strip(),
                 f.get("base_revision", "").strip(), f.get("message", "").strip(),
                 f.get("confirm_personal_data", "").strip())
 
@@ -88,10 +87,10 @@ def _try_save(form: Form, note: Note | None):
     """Save the form; on any refusal, the editor again with the writer's text and what to do."""
     wiki = current_wiki()
     try:
-        meta = publish.new_meta(wiki.taxonomy, form.meta_fields(), note.meta if note else None)
+        meta = wiki.new_meta(form.meta_fields(), note.meta if note else None)
         taken = ""
         if note is None:  # a name taken by a note the writer may not read is answered like a free one
-            slug, taken = publish.new_name(wiki, current_user, meta.title, form.slug)
+            slug, taken = wiki.new_name(current_user, meta.title, form.slug)
         else:
             slug = note.slug
         result = wiki.save(current_user, slug, meta, form.body, form.base_revision or None, message=form.message,
@@ -116,8 +115,7 @@ def _try_save(form: Form, note: Note | None):
         return render_editor(form, note, 403, banner=N_("You may not save this note with these regions or "
                                                         "this status. Nothing was saved; your text is below."))
     except StorageError as exc:
-        return render_editor(form, note, 503, banner=str(exc))
-    record_save(result)
+        return render_editor(form, note, 503, banner=exc)
     if result.merged:
         flash(_("Saved. Someone else saved changes to this note after you opened it; yours were merged with "
                 "theirs and both are kept. Check the note below."))
@@ -138,13 +136,13 @@ def _conflict(form: Form, note: Note, exc: EditConflict):
     service could merge in part, the form holds the merged note, each clash in the text between marks."""
     wiki = current_wiki()
     theirs = wiki.get_note(current_user, note.slug)
-    diff = worddiff.diff_html(theirs.body, form.body, context=None)  # the saved text against the writer's own
+    diff = diff_html(theirs.body, form.body, context=None)  # the saved text against the writer's own
     reason = None
     if exc.merged is not None:
         merged = form_from_note(exc.merged, "")
         form.values.update(merged.values)
         form.body = _translated_marks(merged.body)
-        reason = "marks" if notemerge.has_conflict_marks(merged.body) else "fields" if exc.fields else "readers"
+        reason = "marks" if has_conflict_marks(merged.body) else "fields" if exc.fields else "readers"
     mine = form.meta_fields()
     saved = form_from_note(theirs, exc.current or "").values
     changed = [(FIELD_LABELS[k], saved.get(k), mine.get(k), k in exc.fields) for k in FIELD_LABELS
@@ -161,7 +159,7 @@ _THEIRS_MARK = re.compile(r"^>>>>>>> saved by (.+?)(?: \((.+)\))?$", re.M)
 
 def _translated_marks(body: str) -> str:
     """The labels of the service's conflict marks in the interface language (the marks stay as they are)."""
-    body = body.replace("<<<<<<< " + notemerge.OURS_LABEL, "<<<<<<< " + _("your version"))
+    body = body.replace("<<<<<<< " + OURS_LABEL, "<<<<<<< " + _("your version"))
     return _THEIRS_MARK.sub(lambda m: ">>>>>>> " + (_("saved by %(who)s (%(when)s)", who=m.group(1), when=m.group(2))
                                                     if m.group(2) else _("saved by %(who)s", who=m.group(1))), body)
 
@@ -189,12 +187,11 @@ def keeps_text_when_signed_out(view):
 @bp.route("/notes/new", methods=["GET", "POST"])
 @keeps_text_when_signed_out
 def new():
-    if not access.can_create(current_user):
-        raise PermissionDenied("new")
+    access.require(current_user, "create", "new")
     if request.method == "GET":
         lang = request.args.get("language") or ui_lang()
         lang = lang if lang in current_wiki().taxonomy.languages else "en"
-        body = workflow.practice_template(lang) if request.args.get("template") == "practice" else ""
+        body = practice_template(lang) if request.args.get("template") == "practice" else ""
         values = {k: "" for k in TEXT_FIELDS} | {k: [] for k in LIST_FIELDS}
         values.update(language=lang, visibility="public", status="draft")
         return render_editor(Form(values, body), None)
@@ -210,8 +207,7 @@ def edit(slug: str):
     wiki = current_wiki()
     if request.method == "GET":
         note = wiki.get_note_and_revision(current_user, slug)  # the base is never ahead of the text
-        if not wiki.can_edit(current_user, note):
-            raise PermissionDenied(slug)
+        access.require(current_user, "edit", slug, note.meta, wiki.taxonomy)
         return render_editor(form_from_note(note, note.revision or ""), note)
     form = form_from_request()
     try:
@@ -227,7 +223,7 @@ def edit(slug: str):
 @login_required
 def preview():
     """The rendered body alone, for the editor's script to show without leaving the page."""
-    body = workflow.normalise_body(request.form.get("body", ""))
+    body = normalise_body(request.form.get("body", ""))
     return Response(preview_html(body, request.form.get("language", "")),
                     mimetype="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
@@ -250,10 +246,9 @@ def set_status(slug: str):
 @login_required
 def review():
     wiki = current_wiki()
-    return render_template("editor/review.html", waiting=publish.review_queue(wiki, current_user),
-                           mine=publish.unfinished(wiki, current_user),
-                           reviewer=access.is_admin(current_user) or
-                           bool(access.user_countries(current_user, wiki.taxonomy)))
+    return render_template("editor/review.html", waiting=wiki.review_queue(current_user),
+                           mine=wiki.unfinished(current_user),
+                           reviewer=access.is_reviewer(current_user, wiki.taxonomy))
 
 
 @bp.errorhandler(CSRFError)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, NoteExists, NoteNotFound,
+from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, Message, NoteExists, NoteNotFound,
                       PermissionDenied, PersonalDataFound, RevisionNotFound, StorageError)
 from .messages import problems_text, translate
 
@@ -38,7 +38,9 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str | None = None, **extra):
-    message = str(message or MESSAGES.get(status) or _("Error"))
+    message = message or MESSAGES.get(status) or _("Error")
+    if not isinstance(message, Message):  # a Message keeps its identifier for translate()
+        message = str(message)
     if wants_json():
         return jsonify({"error": {"status": status, "message": message, **extra}}), status
     return render_template("error.html", status=status, message=translate(message)), status
@@ -48,7 +50,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(KbError)
     def kb_error(exc: KbError):
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
-        message = None if status == 404 else str(exc)
+        message = None if status == 404 else exc.message
         if not wants_json():  # the page speaks the interface language; the API keeps the domain's English
             if isinstance(exc, PermissionDenied):
                 message = None  # its text is only the note's name

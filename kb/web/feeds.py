@@ -18,6 +18,7 @@ from flask_login import AnonymousUserMixin
 
 from ..errors import NoteNotFound
 from ..search import Hit, SearchQuery
+from ..taxonomy import LANGUAGES
 from .caching import conditional
 from .helpers import current_wiki, text_dir, ui_lang
 
@@ -146,7 +147,7 @@ def opensearch():
     search = url_for("search.page", _external=True)
     body = render_template("feeds/opensearch.xml", search_url=search + "?q={searchTerms}",
                            self_url=request.base_url, description=_("Search practice notes on migrant protection"),
-                           languages=("en", "fr", "ar"))
+                           languages=LANGUAGES)
     response = Response(body, mimetype="application/opensearchdescription+xml")
     return conditional(response, "opensearch", max_age=86400)
 

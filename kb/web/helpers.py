@@ -1,21 +1,25 @@
-"""Small helpers the blueprints share: the service objects, template globals, query parameters."""
+"""What the blueprints share (they never import each other): the service objects, the client's address, the
+audit of what is not a note change, template globals, query parameters, role labels."""
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, g, render_template, request
 from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from .. import access
 from ..search import SearchQuery
 from ..taxonomy import LANGUAGES
 from ..users import UserStore
-from ..wiki import Wiki
+from ..wiki import Wiki, reset_client_address, set_client_address
 
 RTL = {"ar"}
 MAX_PAGE = 500
+ROLE_LABELS = {"practitioner": _l("Practitioner"), "focal_point": _l("Focal point"), "admin": _l("Administrator")}
 
 
 def current_wiki() -> Wiki:
@@ -24,6 +28,44 @@ def current_wiki() -> Wiki:
 
 def current_users() -> UserStore:
     return current_app.extensions["kb.users"]
+
+
+def admins_only() -> None:
+    """The one guard of every /admin page: for anyone but an admin nothing there exists (the same 404 as
+    a page that does not exist)."""
+    if request.path == "/admin" or request.path.startswith("/admin/"):
+        access.require(current_user, "administer", "admin")
+
+
+def audit_address_start() -> None:
+    """Changes the service makes during this request are audited with the client's address."""
+    g.kb_address_token = set_client_address(client_address())
+
+
+def audit_address_end(_exc=None) -> None:
+    token = g.pop("kb_address_token", None)
+    if token is not None:
+        try:
+            reset_client_address(token)
+        except ValueError:  # set in another context (a streamed response): it ends with that context
+            pass
+
+
+def client_address() -> str:
+    """The client's address (the proxy's X-Forwarded-For only when KB_TRUST_PROXY let ProxyFix read it)."""
+    return request.remote_addr or ""
+
+
+def record(action: str, target: str, detail: str = "") -> None:
+    """One audit entry for the signed-in user's action, with their address (note changes are audited by the
+    service's write path, not here)."""
+    current_users().audit(action, actor=getattr(current_user, "username", "") or "", target=target,
+                          detail=detail, address=client_address())
+
+
+def old_texts_for_signed_in(note):
+    """What a reader who may not see earlier versions' text gets instead: who may, and a way to sign in."""
+    return render_template("notes/signed_in_only.html", note=note), 403
 
 
 def ui_lang() -> str:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request
 
-from .auth import safe_next
+from ..taxonomy import LANGUAGES
+from .sessions import safe_next
 
 bp = Blueprint("i18n", __name__)
 
-LOCALES = ("en", "fr", "ar")
+LOCALES = LANGUAGES  # the interface speaks every language notes are written in
 NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import access, publish
-from ..errors import InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound
-from .audit import record, record_save
-from .helpers import current_wiki
+from .. import access
+from ..errors import InvalidNote, NoteExists, PersonalDataFound
+from .helpers import current_wiki, old_texts_for_signed_in
 from .messages import translate
-from .notes import old_texts_for_signed_in
 
 bp = Blueprint("manage", __name__)
 
@@ -37,7 +35,7 @@ def follow_rename():
 def diff(slug: str):
     if not access.can_read_old_revisions(current_user):
         return old_texts_for_signed_in(current_wiki().get_note(current_user, slug))  # 404 when not readable
-    comparison = publish.compare(current_wiki(), current_user, slug, request.args.get("from") or None,
+    comparison = current_wiki().compare(current_user, slug, request.args.get("from") or None,
                                  request.args.get("to") or None)
     return render_template("editor/diff.html", c=comparison, note=comparison.new)
 
@@ -49,12 +47,11 @@ def restore(slug: str, rev: str):
     base = request.form.get("base_revision", "").strip() or None
     reason = request.form.get("confirm_personal_data", "").strip()
     try:
-        result = publish.restore(wiki, current_user, slug, rev, base, reason)
+        wiki.restore(current_user, slug, rev, base, reason)
     except PersonalDataFound as exc:
-        old = publish.note_at(wiki, current_user, slug, rev)
+        old = wiki.note_at(current_user, slug, rev)
         return render_template("editor/restore.html", note=old, rev=old.revision, base_revision=base or "",
                                findings=exc.findings), 422
-    record_save(result)
     return redirect(url_for("notes.history", slug=slug), 303)
 
 
@@ -63,17 +60,15 @@ def restore(slug: str, rev: str):
 def rename(slug: str):
     wiki = current_wiki()
     note = wiki.get_note(current_user, slug)
-    if not wiki.can_edit(current_user, note):
-        raise PermissionDenied(slug)
+    access.require(current_user, "edit", slug, note.meta, wiki.taxonomy)
     new_slug = request.form.get("new_slug", "").strip()
     errors: list[str] = []
     if request.method == "POST":
         try:
-            new_slug = publish.rename(wiki, current_user, slug, new_slug, request.form.get("base_revision") or None)
+            new_slug = wiki.rename(current_user, slug, new_slug, request.form.get("base_revision") or None)
         except InvalidNote as exc:
             errors = [translate(m) for _, m in exc.problems]
         else:
-            record("note_rename", slug, f"{slug} -> {new_slug}")
             return redirect(url_for("notes.show", slug=new_slug), 303)
     return render_template("editor/rename.html", note=note, new_slug=new_slug or slug, errors=errors,
                            base_revision=request.form.get("base_revision") or wiki.revision_of(slug) or ""), \
@@ -85,33 +80,26 @@ def rename(slug: str):
 def delete(slug: str):
     wiki = current_wiki()
     note = wiki.get_note(current_user, slug)
-    if not access.can_delete(current_user, note.meta, wiki.taxonomy):
-        raise PermissionDenied(slug)
+    access.require(current_user, "delete", slug, note.meta, wiki.taxonomy)
     if request.method == "GET":
         return render_template("editor/delete.html", note=note, base_revision=wiki.revision_of(slug) or "")
     reason = request.form.get("reason", "").strip()
-    trash_id = publish.delete(wiki, current_user, slug, reason, request.form.get("base_revision") or None)
-    record("note_delete", slug, f"{trash_id} {reason}".strip())
+    wiki.delete(current_user, slug, reason, request.form.get("base_revision") or None)
     return redirect(url_for("notes.home"), 303)
 
 
 @bp.get("/admin/deleted-notes")
-def deleted():
-    if not access.can_undelete(current_user):
-        raise NoteNotFound("deleted notes")  # like the rest of /admin: a 404 for non-admins
-    return render_template("editor/deleted.html", notes=publish.deleted_notes(current_wiki(), current_user),
+def deleted():  # admins only, like every /admin page (helpers.admins_only)
+    return render_template("editor/deleted.html", notes=current_wiki().deleted_notes(current_user),
                            error=None)
 
 
 @bp.post("/admin/deleted-notes/<trash_id>/restore")
 def undelete(trash_id: str):
     wiki = current_wiki()
-    if not access.can_undelete(current_user):
-        raise NoteNotFound("deleted notes")  # like the rest of /admin: a 404 for non-admins
     try:
-        slug = publish.undelete(wiki, current_user, trash_id)
+        slug = wiki.undelete(current_user, trash_id)
     except NoteExists as exc:
-        return render_template("editor/deleted.html", notes=publish.deleted_notes(wiki, current_user),
-                               error=translate(str(exc))), 409
-    record("note_undelete", slug, trash_id)
+        return render_template("editor/deleted.html", notes=wiki.deleted_notes(current_user),
+                               error=translate(exc)), 409
     return redirect(url_for("notes.show", slug=slug), 303)

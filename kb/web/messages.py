@@ -1,22 +1,22 @@
-"""English messages from the domain layer, translated where the web pages show them.
+"""Domain messages, translated where the web pages show them.
 
-kb's domain code (model, publish, users, search, pdscan, store) raises and returns plain English: the same
-text for the command line, the API, the log and the tests. The web pages translate what a reader can meet:
+kb's domain code (model, the wiki service, users, store, pdscan) raises and returns English: the same text for
+the command line, the API, the log and the tests. Each message it writes is a ``kb.errors.Message``: that
+English text, plus its message identifier (the English with %(name)s placeholders, marked N_ where it is
+written) and the values put in it. The pages translate by identifier, ``gettext(msgid) % params``, so a
+reworded message keeps (or visibly loses, in tests/test_i18n.py) its translation; nothing matches English text.
 
-- words and fixed sentences the templates pass to ``_()`` as they are (a note's status and visibility, the
-  field a personal-data finding is in, the finding's message, an editor banner) are marked here with ``N_``,
-  so that extraction puts them in the catalogues;
-- sentences with a value inside (``has at most 300 characters``, ``'x' is reserved; ...``) are matched
-  against the msgid written with placeholders, and rebuilt from its translation with the same values.
-
-A domain message this module does not know is shown as it is (in English). ``tests/test_i18n.py`` checks
-that the domain's messages still match, so a reworded one is noticed.
+Words the templates pass to ``_()`` as they are (a status, a field a personal-data finding is in, a finding's
+message, an editor banner) are marked here with ``N_`` for extraction. The search's notices (kb/search*) are
+still plain sentences, joined with spaces; ``translate_sentences`` matches those against their msgids.
 """
 from __future__ import annotations
 
 import re
 
 from flask_babel import gettext
+
+from ..errors import KbError, Message
 
 
 def N_(message: str) -> str:
@@ -50,59 +50,8 @@ FIELDS = {
     "created": N_("Created"), "updated": N_("Updated"),
 }
 
-# Domain sentences, written as the domain writes them with each value replaced by a placeholder. A value
-# quoted with repr() in the domain ('x') keeps its quotes inside the placeholder. Placeholders named n are
-# numbers.
+# Fixed sentences from Flask-WTF (forms posted without a valid CSRF token) and werkzeug (a bad request).
 SENTENCES = (
-    # note validation (model.meta_from_dict, model.check_slug, workflow.check, publish)
-    N_("is required"),
-    N_("has at most %(n)s characters"),
-    N_("is required: one of %(choices)s"),
-    N_("%(value)s is not one of %(choices)s"),
-    N_("unknown region or country %(name)s"),
-    N_("unknown topic %(name)s"),
-    N_("unknown audience %(name)s; one of %(choices)s"),
-    N_("must be text"),
-    N_("must be a name or a list of names"),
-    N_("must be a date like 2026-03-31 or 2026-03-31T14:05:00Z"),
-    N_("must map a language to a note name, e.g. {fr: my-note-fr}"),
-    N_("choose at least one region or country, so that its focal points can review the note"),
-    N_("A note name (slug) cannot be empty."),
-    N_("A note name (slug) has at most %(n)s characters."),
-    N_("A note name (slug) uses only lowercase letters a-z, digits and single hyphens between them: "
-       "%(name)s does not."),
-    N_("%(name)s is reserved; choose another name"),
-    N_("the new name is the same as the old one"),
-    N_("a note named %(name)s already exists"),
-    N_("choose draft, review or published"),
-    N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between them and remove "
-       "the mark lines"),
-    # limits checked before parsing (model.check_body, model._check_shape, publish.RENAMED_AWAY)
-    N_("has at most %(n)s keys"),
-    N_("has at most %(n)s values"),
-    N_("nests lists and mappings at most %(n)s deep"),
-    N_("values have at most %(n)s characters"),
-    N_("this name leads to a renamed note; choose another name (an admin can free it)"),
-    # other domain errors
-    N_("A note named %(name)s already exists."),
-    N_("A note named %(name)s exists now; rename it first, then undo the deletion."),
-    N_("%(slug)s changed since revision %(base)s; it is now at %(current)s"),
-    N_("The note seems to contain personal data (%(n)s finding(s)); change it, or confirm with a reason to "
-       "publish it anyway."),
-    N_("The note could not be saved: %(reason)s. Nothing was changed."),
-    # accounts (users.UserStore)
-    N_("invalid username %(name)s: 2-40 letters, digits, '.', '_' or '-', starting with a letter or digit"),
-    N_("password too short: at least %(n)s characters"),
-    N_("password too long: at most %(n)s characters"),
-    N_("unknown role %(name)s: choose one of %(choices)s"),
-    N_("region names cannot contain commas: %(name)s"),
-    N_("a focal point needs at least one region or country"),
-    N_("invalid email address %(name)s"),
-    N_("unknown user %(name)s"),
-    N_("%(name)s is the last active admin; make another admin first"),
-    N_("username %(name)s is taken"),
-    N_("user %(name)s is disabled"),
-    # forms posted without a valid CSRF token (flask_wtf), and werkzeug's bad request
     N_("The CSRF token is missing."), N_("The CSRF session token is missing."),
     N_("The CSRF token has expired."), N_("The CSRF token is invalid."), N_("The CSRF tokens do not match."),
     N_("The referrer header is missing."), N_("The referrer does not match the host."),
@@ -137,28 +86,25 @@ def _pattern(msgid: str) -> re.Pattern:
     return re.compile(rx, re.S)
 
 
-_PATTERNS = [(_pattern(m), m) for m in SENTENCES + SEARCH_SENTENCES if _PLACEHOLDER.search(m)]
 _SEARCH_PATTERNS = [(_pattern(m), m) for m in SEARCH_SENTENCES if _PLACEHOLDER.search(m)]
 _SEARCH_FIXED = [m for m in SEARCH_SENTENCES if not _PLACEHOLDER.search(m)]
-_REASON = "The note could not be saved: %(reason)s. Nothing was changed."
 
 
 def _translated(msgid: str, values: dict[str, str]) -> str:
-    if msgid == _REASON:  # the reason is itself a message
-        values = {"reason": gettext(values["reason"])}
     return gettext(msgid, **values)
 
 
-def translate(text: str | None) -> str | None:
-    """One domain message in the interface language (unchanged when not known, or in English)."""
+def translate(text) -> str | None:
+    """A domain message (or an error carrying one) in the interface language: a Message by its identifier,
+    its values translated too when they are messages; any other text as a fixed msgid, or as it is."""
+    if isinstance(text, KbError):
+        text = text.message
     if not text:
         return text
-    text = str(text)
-    for rx, msgid in _PATTERNS:
-        m = rx.fullmatch(text)
-        if m:
-            return _translated(msgid, m.groupdict())
-    return gettext(text)  # a fixed msgid, or the text as it is
+    if isinstance(text, Message):
+        params = {k: translate(v) if isinstance(v, Message) else v for k, v in text.params.items()}
+        return gettext(text.msgid, **params) if params else gettext(text.msgid)
+    return gettext(str(text))
 
 
 def translate_sentences(text: str | None) -> str | None:

@@ -5,10 +5,8 @@ from flask import Blueprint, Response, g, render_template
 from flask_login import current_user
 
 from .. import access
-from ..publish import note_at
 from ..search import SearchQuery
-from ..workflow import parse_message
-from .helpers import current_wiki, ui_lang
+from .helpers import current_wiki, old_texts_for_signed_in, ui_lang
 
 bp = Blueprint("notes", __name__)
 
@@ -40,16 +38,11 @@ def raw(slug: str):
 def history(slug: str):
     wiki = current_wiki()
     note = wiki.get_note(current_user, slug)
-    revisions = [(r, parse_message(r.message)) for r in wiki.history_of(current_user, slug)]
+    revisions = wiki.revisions_with_info(current_user, slug)
     return render_template("notes/history.html", note=note, revisions=revisions,
                            can_edit=wiki.can_edit(current_user, note),
                            old_texts=access.can_read_old_revisions(current_user),
                            can_redact=access.can_redact(current_user))
-
-
-def old_texts_for_signed_in(note):
-    """What a reader who may not see earlier versions' text gets instead: who may, and a way to sign in."""
-    return render_template("notes/signed_in_only.html", note=note), 403
 
 
 @bp.get("/notes/<slug>/revisions/<rev>")
@@ -58,7 +51,7 @@ def revision(slug: str, rev: str):
     current = wiki.get_note(current_user, slug)
     if not access.can_read_old_revisions(current_user):
         return old_texts_for_signed_in(current)
-    old = note_at(wiki, current_user, slug, rev)  # follows renames; NoteNotFound for what may not be read
+    old = wiki.note_at(current_user, slug, rev)  # follows renames; NoteNotFound for what may not be read
     rendered = wiki.render(current_user, old)
     return render_template("notes/revision.html", note=old, current=current, rev=old.revision, rendered=rendered,
                            can_edit=wiki.can_edit(current_user, current),

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from ..taxonomy import LANGUAGES
+
 bp = Blueprint("openapi", __name__)
 
 _SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 120}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_LANGUAGE = {"type": "string", "enum": ["en", "fr", "ar"]}
+_LANGUAGE = {"type": "string", "enum": list(LANGUAGES)}
 _STATUS = {"type": "string", "enum": ["draft", "review", "published"]}
 _VISIBILITY = {"type": "string", "enum": ["public", "internal", "restricted"]}
 _DATE = {"type": ["string", "null"], "format": "date-time"}

@@ -7,9 +7,7 @@ import tempfile
 from flask import Blueprint, abort, current_app, request, send_file
 from flask_login import current_user
 
-from ..export import build_pack
-from .audit import record
-from .helpers import active_values, current_wiki, ui_lang
+from .helpers import active_values, current_wiki, record, ui_lang
 
 bp = Blueprint("packs", __name__)
 SPOOL_BYTES = 8 * 1024 * 1024  # larger packs go to a temporary file, not memory
@@ -28,7 +26,7 @@ def region_pack(slug: str):
     topics = [t for t in active_values("topic") if t in wiki.taxonomy.topics][:20]
     languages = [lang for lang in active_values("lang") if lang in wiki.taxonomy.languages][:3]
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    report = build_pack(wiki, current_user, place.name, out, topics=topics, languages=languages,
+    report = wiki.build_pack(current_user, place.name, out, topics=topics, languages=languages,
                         ui_lang=ui_lang(), base_url=request.url_root, internal=internal)
     if internal:
         record("pack_internal", place.slug, f"{report.folder}.zip, {len(report.slugs)} notes")

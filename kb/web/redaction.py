@@ -7,41 +7,34 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import access, redact
-from ..errors import InvalidNote, KbError, NoteNotFound
-from .audit import record
+from .. import access
+from ..errors import InvalidNote, KbError
 from .helpers import current_wiki
+from .messages import translate
 
 bp = Blueprint("redaction", __name__)
 
-# the service's problems, by field and English message, as the form says them
+# domain messages (by identifier) the form says with more: that nothing was changed
 MESSAGES = {
-    "Give the passage to remove.": _l("Give the passage to remove."),
-    "The passage is too long; redact a whole revision instead.":
-        _l("The passage is too long; redact a whole revision instead."),
     "The passage was found in no version of this note.":
         _l("The passage was found in no version of this note. Nothing was changed."),
-    "The passage runs across the end of the note's fields; remove a shorter passage.":
-        _l("The passage runs across the end of the note's fields; remove a shorter passage."),
-    "Removing this passage would break the note's fields; remove a shorter passage.":
-        _l("Removing this passage would break the note's fields; remove a shorter passage."),
-    "Give the reason for the redaction.": _l("Give the reason for the redaction."),
-    "The reason must not repeat the passage.": _l("The reason must not repeat the passage."),
-    "Choose one of this note's revisions.": _l("Choose one of this note's revisions."),
-    "This revision cannot be read; it cannot be redacted.": _l("This revision cannot be read; it cannot be redacted."),
-    "This revision's text was removed already.": _l("This revision's text was removed already."),
     "The content folder has uncommitted changes; commit or discard them, then redact.":
         _l("The content folder has uncommitted changes; commit or discard them, then redact. Nothing was changed."),
 }
 
 
+def _said(message) -> str:
+    """A domain message as the form says it (some with more to say), in the interface language."""
+    msgid = getattr(message, "msgid", message)
+    return str(MESSAGES[msgid]) if msgid in MESSAGES else translate(message)
+
+
 @bp.route("/notes/<slug>/redact", methods=["GET", "POST"])
 def redact_note(slug: str):
     wiki = current_wiki()
-    if not access.can_redact(current_user):
-        raise NoteNotFound(slug)  # nothing here exists for anyone else
+    access.require(current_user, "administer", slug)  # nothing here exists for anyone else
     note = wiki.get_note(current_user, slug)
-    revisions = redact.revision_choices(wiki, current_user, slug)
+    revisions = wiki.redaction_choices(current_user, slug)
     form = {"mode": request.form.get("mode", "passage"), "passage": request.form.get("passage", ""),
             "revision": request.form.get("revision", request.args.get("revision", "")),
             "reason": request.form.get("reason", "")}
@@ -52,18 +45,14 @@ def redact_note(slug: str):
         else:
             try:
                 if form["mode"] == "revision":
-                    result = redact.redact_revision(wiki, current_user, slug, form["revision"], form["reason"])
-                    what = f"whole revision {form['revision'][:10]}"
+                    wiki.redact_revision(current_user, slug, form["revision"], form["reason"])
                 else:
-                    result = redact.redact_passage(wiki, current_user, slug, form["passage"], form["reason"])
-                    what = "a passage"
+                    wiki.redact_passage(current_user, slug, form["passage"], form["reason"])
             except InvalidNote as exc:
-                errors = {field: str(MESSAGES.get(message, message)) for field, message in exc.problems}
+                errors = {field: _said(message) for field, message in exc.problems}
             except KbError as exc:  # the repository is not in a state to rewrite, or the rewrite failed
-                errors = {"form": str(MESSAGES.get(str(exc), str(exc)))}
-            else:  # who, when (the entry's time) and why; never what was removed
-                reason = " ".join(form["reason"].split())[:redact.REASON_MAX]
-                record("note_redact", slug, f"{what}; {result.versions} version(s) rewritten; reason: {reason}")
+                errors = {"form": _said(exc.message)}
+            else:  # the service's write path recorded who, when and why; never what was removed
                 flash(_("The history was rewritten: what was removed is gone from every version."))
                 return redirect(url_for("notes.history", slug=slug), 303)
     return render_template("notes/redact.html", note=note, revisions=revisions, form=form, errors=errors), \

@@ -16,7 +16,7 @@ from flask_login.utils import encode_cookie
 from flask_wtf.csrf import CSRFProtect
 
 from ..throttle import SignInThrottle
-from .auth import SIGN_IN_KEY, session_limits
+from .sessions import SIGN_IN_KEY, session_limits
 from .errors import error_response
 from .messages import N_
 

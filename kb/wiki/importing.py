@@ -1,4 +1,5 @@
-"""`kb import`: copy Markdown files with front matter into the content store, validated, in one commit."""
+"""`kb import`: copy Markdown files with front matter into the content store, validated, in one commit made
+through the write path (so it is audited like any other change)."""
 from __future__ import annotations
 
 import os
@@ -7,11 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import workflow
-from .errors import InvalidNote, KbError
-from .model import RESERVED, SLUG_MAX, Note, check_body, dump_note, parse_note, slugify
-from .redirects import Redirects
-from .store import Store
+from typing import TYPE_CHECKING
+
+from .. import pdguard
+from ..errors import InvalidNote, KbError
+from ..model import RESERVED, SLUG_MAX, Note, check_body, dump_note, parse_note, slugify
+from ..redirects import Redirects
+from ..store import Store
+from .writes import change
+
+if TYPE_CHECKING:
+    from . import Wiki
 
 SOURCE_MAX_BYTES = 5 * 1024 * 1024
 
@@ -23,7 +30,7 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)  # "path: reason"
     # Files that would have been public and published but hold likely personal data: imported as drafts.
     # Each finding's line is the line in the source file.
-    drafted: list[tuple[str, list[workflow.PdFinding]]] = field(default_factory=list)
+    drafted: list[tuple[str, list[pdguard.PdFinding]]] = field(default_factory=list)
 
 
 def find_sources(paths: list[Path]) -> list[tuple[Path, str]]:
@@ -75,7 +82,7 @@ def plan_import(store: Store, taxonomy, paths: list[Path],
                 raise InvalidNote([("file", "is not UTF-8 text")]) from None
             note = parse_note(base, text, taxonomy, source=str(path))
             check_body(note.body)
-            findings = workflow.scan_note(note.meta, note.body) if workflow.is_public(note.meta) else []
+            findings = pdguard.scan_note(note.meta, note.body) if pdguard.is_public(note.meta) else []
             if findings:
                 data = _as_draft(note, text, taxonomy).encode("utf-8")
         except InvalidNote as exc:
@@ -134,7 +141,7 @@ def _closing_line(lines: list[str]) -> int:
     return next(i for i in range(1, len(lines)) if lines[i].rstrip("\r") in ("---", "..."))
 
 
-def _file_lines(findings: list[workflow.PdFinding], text: str) -> list[workflow.PdFinding]:
+def _file_lines(findings: list[pdguard.PdFinding], text: str) -> list[pdguard.PdFinding]:
     """The findings with each line counted in the source file rather than in its field."""
     lines = text.lstrip("\ufeff").split("\n")
     closing = _closing_line(lines)
@@ -162,3 +169,22 @@ def count_sources(paths: list[Path]) -> int:
         else:
             total += 1
     return total
+
+
+def import_paths(wiki: "Wiki", paths: list[Path], author: str = "kb", progress: Callable[[int], None] | None = None,
+                 actor: str | None = None) -> ImportReport:
+    """Import Markdown files: validate all, write the new ones, one commit, index them, one audit event."""
+    with change(wiki, actor or author) as ch:
+        report, writes = plan_import(wiki.store, wiki.taxonomy, paths, progress)
+        for slug, data in writes.items():
+            ch.write(slug, data)
+        # An "unchanged" file may be one an interrupted import wrote but never committed: adding it to the
+        # commit completes the history, and is a no-op for files git already has.
+        ch.include(*[wiki.store.relpath(s) for s in report.unchanged])
+        ch.commit(f"Import {len(writes)} note(s)" if writes else
+                  "Import: commit notes an interrupted import left uncommitted", author)
+        if writes or report.errors:
+            ch.audit("note_import", f"{len(writes)} note(s)",
+                     f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.errors)} with "
+                     f"errors: {', '.join(report.added[:20])}{' ...' if len(report.added) > 20 else ''}")
+    return report

@@ -5,13 +5,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import InvalidNote, KbError
-from .history import History
-from .model import Note, parse_note
-from .render import Renderer
-from .search import IndexDoc, SearchIndex
-from .store import Store, content_hash
-from .taxonomy import Taxonomy
+from ..errors import InvalidNote, KbError
+from ..history import History
+from ..model import Note, parse_note
+from ..render import Renderer
+from ..search import IndexDoc, SearchIndex
+from ..store import Store, content_hash
+from ..taxonomy import Taxonomy
 
 Progress = Callable[[int], None] | None
 REBUILD_ABOVE = 200  # a repair this large (and a quarter of the notes) rebuilds: one huge update is slower

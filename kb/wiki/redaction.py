@@ -12,8 +12,8 @@ old revisions stop working and an editor opened before the redaction is told the
 A whole revision: that version's file becomes its front matter and a notice. git stores identical
 contents once, so every revision with exactly the same text is redacted with it.
 
-The caller records the audit entry (who, when, why); the passage itself is never logged, audited or
-written in a commit message. No Flask.
+It runs through the write path like every other change (kb/wiki/writes.py), which records the audit
+entry (who, when, why); the passage itself is never logged, audited or written in a commit message. No Flask.
 """
 from __future__ import annotations
 
@@ -21,14 +21,17 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import access
-from .errors import InvalidNote, KbError, NoteNotFound, PermissionDenied, RevisionNotFound
-from .history import redact_bytes
-from .model import Note, dump_note, parse_note
-from .publish import full_revision
-from .wiki import Wiki
+from .. import access
+from ..errors import N_, InvalidNote, KbError, Message, NoteNotFound, RevisionNotFound
+from ..history import redact_bytes
+from ..model import Note, dump_note, parse_note
+from .revisions import full_revision
+from .writes import Change, actor_of, change
+
+if TYPE_CHECKING:
+    from . import Wiki
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +59,16 @@ def _pattern(passage: str) -> bytes:
 def _reason(reason: str) -> str:
     reason = " ".join(str(reason or "").split())[:REASON_MAX]
     if not reason:
-        raise InvalidNote([("reason", "Give the reason for the redaction.")])
+        raise InvalidNote([("reason", Message(N_("Give the reason for the redaction.")))])
     return reason
 
 
-def _check(wiki: Wiki, user: Any, slug: str) -> None:
-    if not access.can_redact(user):
-        raise PermissionDenied(slug)
+def _check(wiki: "Wiki", user: Any, slug: str) -> None:
+    access.require(user, "redact", slug)
     wiki.get_note(user, slug)  # NoteNotFound when there is no such note
 
 
-def _versions(wiki: Wiki, slug: str) -> tuple[list[tuple[str, str, bytes]], list[str]]:
+def _versions(wiki: "Wiki", slug: str) -> tuple[list[tuple[str, str, bytes]], list[str]]:
     """Every version of the note's file, (revision, name then, bytes), newest first; and its commit messages."""
     entries = wiki.history.log_with_paths(wiki.store.relpath(slug), limit=1_000_000)
     datas = wiki.history.contents_at([(rev.id, name) for rev, name in entries])
@@ -74,19 +76,21 @@ def _versions(wiki: Wiki, slug: str) -> tuple[list[tuple[str, str, bytes]], list
     return versions, [rev.message for rev, _ in entries]
 
 
-def _clean_tree(wiki: Wiki) -> None:
+def _clean_tree(wiki: "Wiki") -> None:
     """Refuse while tracked files hold uncommitted changes: the rewrite resets the working tree."""
     if wiki.history.has_uncommitted_changes():
-        raise KbError("The content folder has uncommitted changes; commit or discard them, then redact.")
+        raise KbError(Message(N_("The content folder has uncommitted changes; commit or discard them, then redact.")))
 
 
-def _after(wiki: Wiki, slug: str) -> None:
-    """Bring everything derived from the history in step with the rewritten one."""
+def _after(wiki: "Wiki", ch: Change, slug: str, what: str, versions: int, reason: str) -> None:
+    """Bring everything derived from the history in step with the rewritten one; the audit entry says who,
+    what kind of redaction and why, never the passage."""
     wiki.renderer.clear_cache()
     wiki.rebuild_index()
+    ch.audit("note_redact", slug, f"{what}; {versions} version(s) rewritten; reason: {reason}")
 
 
-def redact_passage(wiki: Wiki, user: Any, slug: str, passage: str, reason: str) -> RedactionResult:
+def redact_passage(wiki: "Wiki", user: Any, slug: str, passage: str, reason: str) -> RedactionResult:
     """Remove a passage from every version of a note and from every commit message.
 
     InvalidNote (field "passage") when it is empty or found in no version of the note, or when removing it
@@ -95,40 +99,41 @@ def redact_passage(wiki: Wiki, user: Any, slug: str, passage: str, reason: str) 
     _check(wiki, user, slug)
     passage = str(passage or "").replace("\r\n", "\n").strip()
     if not passage:
-        raise InvalidNote([("passage", "Give the passage to remove.")])
+        raise InvalidNote([("passage", Message(N_("Give the passage to remove.")))])
     if len(passage) > PASSAGE_MAX:
-        raise InvalidNote([("passage", "The passage is too long; redact a whole revision instead.")])
+        raise InvalidNote([("passage", Message(N_("The passage is too long; redact a whole revision instead.")))])
     reason = _reason(reason)
     pattern = _pattern(passage)
     rx = re.compile(pattern)
     if rx.search(reason.encode("utf-8")):  # the audit log keeps the reason: it must not say what was removed
-        raise InvalidNote([("reason", "The reason must not repeat the passage.")])
+        raise InvalidNote([("reason", Message(N_("The reason must not repeat the passage.")))])
     marker, fm_marker = MARKER.encode(), FRONT_MATTER_MARKER.encode()
     start = time.monotonic()
-    with wiki.store.locked():
+    with change(wiki, actor_of(user)) as ch:
         versions, messages = _versions(wiki, slug)
         hits = [(rev, name, data) for rev, name, data in versions if rx.search(data)]
         if not hits and not any(rx.search(m.encode("utf-8")) for m in messages):
-            raise InvalidNote([("passage", "The passage was found in no version of this note.")])
+            raise InvalidNote([("passage", Message(N_("The passage was found in no version of this note.")))])
         for rev, _, data in hits:  # try first: nothing is rewritten if one version would break
             new = redact_bytes(data, pattern, marker, fm_marker)
             if rx.search(new):
-                raise InvalidNote([("passage", "The passage runs across the end of the note's fields; "
-                                               "remove a shorter passage.")])
+                raise InvalidNote([("passage", Message(N_("The passage runs across the end of the note's fields; "
+                                               "remove a shorter passage.")))])
             _parses(wiki, slug, data, new)
         paths = sorted({name for _, name, _ in versions})
         _clean_tree(wiki)
         wiki.history.rewrite_file_history(paths, pattern=pattern, marker=marker, front_matter_marker=fm_marker)
-        _after(wiki, slug)
+        ch.committed = True  # the rewrite is the commit: nothing to take back after it
+        _after(wiki, ch, slug, "a passage", len(hits), reason)
         left = [rev for rev, _, data in _versions(wiki, slug)[0] if rx.search(data)]
         if left or any(rx.search(m.encode("utf-8")) for m in wiki.history.all_messages()):
-            raise KbError("The history was rewritten but the passage is still there; check the repository.")
+            raise KbError(Message(N_("The history was rewritten but the passage is still there; check the repository.")))
     seconds = time.monotonic() - start
     log.info("redacted a passage from the history of %s (%d versions, %.1f s)", slug, len(hits), seconds)
     return RedactionResult(slug, len(hits), seconds)
 
 
-def redact_revision(wiki: Wiki, user: Any, slug: str, rev: str, reason: str) -> RedactionResult:
+def redact_revision(wiki: "Wiki", user: Any, slug: str, rev: str, reason: str) -> RedactionResult:
     """Replace the whole text of one revision of a note (its front matter stays) by a notice.
 
     InvalidNote (field "revision") when it is not one of the note's revisions or was redacted already;
@@ -137,34 +142,35 @@ def redact_revision(wiki: Wiki, user: Any, slug: str, rev: str, reason: str) -> 
     _check(wiki, user, slug)
     reason = _reason(reason)
     start = time.monotonic()
-    with wiki.store.locked():
+    with change(wiki, actor_of(user)) as ch:
         try:
             rev = full_revision(wiki, slug, rev)
         except RevisionNotFound:
-            raise InvalidNote([("revision", "Choose one of this note's revisions.")]) from None
+            raise InvalidNote([("revision", Message(N_("Choose one of this note's revisions.")))]) from None
         versions = _versions(wiki, slug)[0]
         found = next(((name, data) for r, name, data in versions if r == rev), None)
         blob = wiki.history.blob_id(rev, found[0]) if found else None
         if found is None or blob is None:
-            raise InvalidNote([("revision", "Choose one of this note's revisions.")])
+            raise InvalidNote([("revision", Message(N_("Choose one of this note's revisions.")))])
         try:
             then = parse_note(slug, found[1].decode("utf-8", errors="replace"), wiki.taxonomy)
         except InvalidNote:
-            raise InvalidNote([("revision", "This revision cannot be read; it cannot be redacted.")]) from None
+            raise InvalidNote([("revision", Message(N_("This revision cannot be read; it cannot be redacted.")))]) from None
         if then.body == REVISION_NOTICE:
-            raise InvalidNote([("revision", "This revision's text was removed already.")])
+            raise InvalidNote([("revision", Message(N_("This revision's text was removed already.")))])
         new = dump_note(Note(slug, then.meta, REVISION_NOTICE)).encode("utf-8")
         same = sum(1 for _, _, data in versions if data == found[1])
         paths = sorted({name for _, name, _ in versions})
         _clean_tree(wiki)
         wiki.history.rewrite_file_history(paths, blob=(blob, new))
-        _after(wiki, slug)
+        ch.committed = True  # the rewrite is the commit: nothing to take back after it
+        _after(wiki, ch, slug, f"whole revision {rev[:10]}", same, reason)
     seconds = time.monotonic() - start
     log.info("redacted a whole revision of %s (%d versions, %.1f s)", slug, same, seconds)
     return RedactionResult(slug, same, seconds)
 
 
-def _parses(wiki: Wiki, slug: str, before: bytes, after: bytes) -> None:
+def _parses(wiki: "Wiki", slug: str, before: bytes, after: bytes) -> None:
     """InvalidNote when a version that could be read cannot be after the redaction."""
     try:
         parse_note(slug, before.decode("utf-8", errors="replace"), wiki.taxonomy)
@@ -173,12 +179,12 @@ def _parses(wiki: Wiki, slug: str, before: bytes, after: bytes) -> None:
     try:
         parse_note(slug, after.decode("utf-8", errors="replace"), wiki.taxonomy)
     except InvalidNote:
-        raise InvalidNote([("passage", "Removing this passage would break the note's fields; "
-                                       "remove a shorter passage.")]) from None
+        raise InvalidNote([("passage", Message(N_("Removing this passage would break the note's fields; "
+                                       "remove a shorter passage.")))]) from None
 
 
-def revision_choices(wiki: Wiki, user: Any, slug: str) -> list:
+def revision_choices(wiki: "Wiki", user: Any, slug: str) -> list:
     """The revisions an admin may choose from for a whole-revision redaction, newest first."""
-    if not access.can_redact(user):
+    if not access.allowed(user, "redact"):
         raise NoteNotFound(slug)
     return wiki.history_of(user, slug, limit=10_000)

@@ -1,8 +1,11 @@
-"""The service the web layer and the CLI call. Every read passes the access policy; one write path
-(store -> git -> index) keeps content, history and search in step."""
+"""The service: the one door the web layer and the CLI go through. Every read passes the access policy; every
+change goes through the one write path (writes.py: lock -> files -> git commit -> index -> audit).
+
+The package's parts: saving.py (a note's save and merge), importing.py (`kb import`), moves.py (rename,
+delete, undelete), revisions.py (read, compare, restore), redaction.py, drafting.py (names, front matter,
+template), review.py (the review lists), commits.py (commit messages), indexing.py (notes -> index)."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -12,22 +15,31 @@ from typing import Any, Callable
 
 from babel.support import Translations
 
-from . import access, notemerge, workflow
-from .errors import (EditConflict, InvalidNote, KbError, NoteExists, NoteNotFound, PermissionDenied,
-                     PersonalDataFound, RevisionNotFound, StorageError)
-from .history import History, Revision
-from .importer import ImportReport, plan_import
+from .. import access
+from ..model import meta_to_dict
+from ..notemerge import OURS_LABEL, has_conflict_marks
+from ..worddiff import diff_html
+from ..errors import InvalidNote, KbError, NoteNotFound
+from ..history import History, Revision
+from ..model import Note, NoteMeta, check_slug, dump_note, parse_note
+from ..redirects import Redirects
+from ..render import Rendered, Renderer
+from ..search import Hit, SearchIndex, SearchQuery, SearchResults
+from ..store import Store, content_hash
+from ..taxonomy import LANGUAGES, Taxonomy
+from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from .importing import ImportReport, count_sources
 from .indexing import Indexer
-from .model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
-from .redirects import Redirects
-from .render import Rendered, Renderer
-from .search import Hit, SearchIndex, SearchQuery, SearchResults
-from .store import Store, content_hash
-from .taxonomy import LANGUAGES, Taxonomy
-from .workflow import SaveResult
+from .drafting import normalise_body, practice_template
+from .writes import AuditSink, SaveResult, client_address, reset_client_address, set_client_address
 
 log = logging.getLogger(__name__)
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+__all__ = ["Wiki", "count_sources", "NoteView", "SaveResult", "AuditSink", "client_address", "set_client_address",
+           "reset_client_address", "missing_link_text",
+           # what the web's editor shows of notes and their changes, through the one door
+           "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",
+           "has_conflict_marks", "OURS_LABEL", "content_hash"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -35,10 +47,6 @@ def missing_link_text(language: str) -> str:
     """What a link to a note the reader may not open says (no label written), in the note's language."""
     language = language if language in LANGUAGES else "en"
     return Translations.load(str(TRANSLATIONS), [language], "messages").gettext("unavailable note")
-
-
-CONFLICT_MARKS = ("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
-                  "them and remove the mark lines")
 
 
 @dataclass
@@ -54,12 +62,6 @@ class NoteView:
     can_edit: bool = False
 
 
-def _refuse_conflict_marks(body: str, current: Note | None) -> None:
-    """A body still holding a clash's marks is not saved (unless the saved note already held such lines)."""
-    if notemerge.has_conflict_marks(body) and not (current and notemerge.has_conflict_marks(current.body)):
-        raise InvalidNote([("body", CONFLICT_MARKS)])
-
-
 class Wiki:
     def __init__(self, content_dir: Path, index_dir: Path):
         self.content_dir = Path(content_dir)
@@ -70,6 +72,7 @@ class Wiki:
         self.renderer = Renderer(link_base="/notes/")
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
         self.redirects = Redirects(self.store)
+        self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
 
     # --- reading ----------------------------------------------------------------------------
     def _load(self, slug: str) -> Note:
@@ -244,102 +247,13 @@ class Wiki:
     def revision_of(self, slug: str) -> str | None:
         return self.history.last_revision(self.store.relpath(slug))
 
-    # --- writing ----------------------------------------------------------------------------
+    # --- writing: every change goes through the one write path (writes.change) -------------------------
     def save(self, user: Any, slug: str, meta: NoteMeta, body: str, base_revision: str | None,
              message: str = "", create: bool = False, confirm_personal_data: str = "",
              restored_from: str = "") -> SaveResult:
-        """Write a note through the one write path; a save from an older revision is merged with the changes
-        saved since, and refused with EditConflict when they clash (or cannot be merged).
-
-        Under the content lock: check the base revision (merging), the rights (edit, status change), the workflow
-        and the personal-data guard, then write atomically, commit (status change and any confirmation
-        recorded in the message), update the index.
-        """
-        check_slug(slug)
-        check_body(body)
-        author = getattr(user, "username", None) or "kb"
-        body = workflow.normalise_body(body)
-        merged_with = ""
-        with self.store.locked():
-            current = None
-            if self.store.exists(slug):
-                if create:  # said alike whether or not the user may read that note
-                    raise NoteExists(f"A note named {slug!r} already exists.")
-                current = self._load_any(slug)
-                if current is not None and not self.can_read(user, current):
-                    raise NoteNotFound(slug)
-                if current is not None and not self.can_edit(user, current):
-                    raise PermissionDenied(slug)
-                _refuse_conflict_marks(body, current)
-                head = self.revision_of(slug)
-                if base_revision != head:
-                    merge = self._merge(slug, current, meta, body, base_revision, head, restored_from)
-                    meta, body, merged_with = merge.meta, merge.body, head or ""
-            elif not create:  # the note went away (deleted, renamed) since the edit began
-                raise NoteNotFound(slug)
-            elif not access.can_create(user):
-                raise PermissionDenied(slug)
-            else:
-                _refuse_conflict_marks(body, None)
-            if author not in meta.authors and author != "kb":
-                meta = meta.copy(authors=[*meta.authors, author])
-            before = current.meta if current else None
-            if not access.can_edit(user, meta, self.taxonomy) or \
-                    not access.can_set_status(user, before, meta, self.taxonomy):
-                raise PermissionDenied(slug)
-            workflow.check(meta)
-            findings = workflow.personal_data(meta, body, current)
-            reason = workflow.one_line(confirm_personal_data, workflow.REASON_MAX) if findings else ""
-            if findings and not reason:
-                raise PersonalDataFound(findings)
-            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-            meta = meta.copy(updated=now, created=meta.created or now)
-            old_bytes = self.store.read_bytes(slug) if current is not None else None
-            self.store.write_text(slug, dump_note(Note(slug, meta, body)))
-            text = workflow.commit_message(slug, message, before.status if before else None, meta.status,
-                                           reason, restored_from, merged_with)
-            try:
-                rev = self.history.commit([self.store.relpath(slug)], text, author)
-            except StorageError:
-                self._undo_write(slug, old_bytes)  # no text may stand that history does not hold
-                raise
-            self.indexer.refresh([slug])
-            return SaveResult(slug, rev or self.revision_of(slug) or "", created=current is None,
-                              status_before=before.status if before else None, status_after=meta.status,
-                              personal_data_reason=reason, restored_from=restored_from,
-                              merged=bool(merged_with))
-
-    def _merge(self, slug: str, current: Note | None, meta: NoteMeta, body: str, base_revision: str | None,
-               head: str | None, restored_from: str) -> notemerge.MergeResult:
-        """The writer's note merged with the one saved since their base revision; EditConflict when the base
-        is not a revision of this note, the two clash, or the merge would change who may read the note."""
-        path = self.store.relpath(slug)
-        base_id = self.history.is_revision_of(path, base_revision or "") if current and not restored_from else None
-        if not base_id:  # a restore is always made knowingly, from the current revision
-            raise EditConflict(slug, base_revision, head)
-        try:
-            base = parse_note(slug, self.history.show(base_id, path).decode("utf-8", errors="replace"), self.taxonomy)
-        except (RevisionNotFound, InvalidNote):
-            raise EditConflict(slug, base_revision, head) from None
-        last = self.history.log(path, limit=1)
-        label = notemerge.theirs_label(last[0].author, last[0].date) if last else "saved version"
-        result = notemerge.merge_note(base, meta, body, current, self.history.merge_file, label)
-        if result is None:
-            raise EditConflict(slug, base_revision, head)
-        if not result.clean or notemerge.changes_readers(current.meta, result.meta):
-            raise EditConflict(slug, base_revision, head, merged=Note(slug, result.meta, result.body),
-                               fields=result.fields)
-        return result
-
-    def _undo_write(self, slug: str, old_bytes: bytes | None) -> None:
-        try:
-            if old_bytes is None:
-                self.store.delete(slug)
-            else:
-                self.store.write_bytes(slug, old_bytes)
-            self.history.unstage([self.store.relpath(slug)])
-        except KbError:
-            log.exception("could not take back the uncommitted write of %s", slug)
+        """Create or change a note (merged with what was saved since its base revision); see saving.save."""
+        return saving.save(self, user, slug, meta, body, base_revision, message, create, confirm_personal_data,
+                           restored_from)
 
     def _load_any(self, slug: str) -> Note | None:
         try:
@@ -348,28 +262,103 @@ class Wiki:
             return None
 
     def import_paths(self, paths: list[Path], author: str = "kb",
-                     progress: Callable[[int], None] | None = None) -> ImportReport:
+                     progress: Callable[[int], None] | None = None, actor: str | None = None) -> ImportReport:
         """Import Markdown files: validate all, write the new ones, one commit, index them."""
+        return importing.import_paths(self, paths, author, progress, actor)
+
+    def rename(self, user: Any, slug: str, new_slug: str, base_revision: str | None) -> str:
+        return moves.rename(self, user, slug, new_slug, base_revision)
+
+    def delete(self, user: Any, slug: str, reason: str = "", base_revision: str | None = None) -> str:
+        return moves.delete(self, user, slug, reason, base_revision)
+
+    def undelete(self, user: Any, trash_id: str) -> str:
+        return moves.undelete(self, user, trash_id)
+
+    def deleted_notes(self, user: Any) -> list[moves.Trashed]:
+        return moves.deleted_notes(self, user)
+
+    def drop_redirect(self, old: str, author: str = "kb") -> str:
+        return moves.drop_redirect(self, old, author)
+
+    def restore(self, user: Any, slug: str, rev: str, base_revision: str | None,
+                confirm_personal_data: str = "") -> SaveResult:
+        return revisions.restore(self, user, slug, rev, base_revision, confirm_personal_data)
+
+    def redact_passage(self, user: Any, slug: str, passage: str, reason: str) -> redaction.RedactionResult:
+        return redaction.redact_passage(self, user, slug, passage, reason)
+
+    def redact_revision(self, user: Any, slug: str, rev: str, reason: str) -> redaction.RedactionResult:
+        return redaction.redact_revision(self, user, slug, rev, reason)
+
+    def redaction_choices(self, user: Any, slug: str) -> list[Revision]:
+        return redaction.revision_choices(self, user, slug)
+
+    # --- drafting, revisions and review lists -------------------------------------------------------
+    def new_name(self, user: Any, title: str, wanted: str = "") -> tuple[str, str]:
+        return drafting.new_name(self, user, title, wanted)
+
+    def check_new_slug(self, slug: str) -> str:
+        return drafting.check_new_slug(slug, self)
+
+    def new_meta(self, fields: dict, current: NoteMeta | None) -> NoteMeta:
+        return drafting.new_meta(self.taxonomy, fields, current)
+
+    def note_at(self, user: Any, slug: str, rev: str) -> Note:
+        return revisions.note_at(self, user, slug, rev)
+
+    def compare(self, user: Any, slug: str, old_rev: str | None, new_rev: str | None) -> revisions.Comparison:
+        return revisions.compare(self, user, slug, old_rev, new_rev)
+
+    def review_queue(self, user: Any) -> list[Hit]:
+        return review.review_queue(self, user)
+
+    def unfinished(self, user: Any) -> list[Hit]:
+        return review.unfinished(self, user)
+
+    def revisions_with_info(self, user: Any, slug: str) -> list[tuple[Revision, commits.RevisionInfo]]:
+        """history_of, each revision with what its commit message says (status change, restore, ...)."""
+        return [(r, commits.parse_message(r.message)) for r in self.history_of(user, slug)]
+
+    # --- facts for the web's caching and the command line -------------------------------------------
+    def page_facts(self, slug: str) -> tuple[str, dt.datetime | None]:
+        """(hash of the note's file, when its history was last rewritten), for a page's validators; call
+        after the policy let the reader see the note."""
+        return content_hash(self.store.read_bytes(slug)), self.history.rewritten_at(self.store.relpath(slug))
+
+    def redirect_map(self) -> dict[str, str]:
+        """Each renamed note's old name and the name it leads to."""
+        return self.redirects.load()
+
+    def init_repository(self) -> bool:
+        """Create the content repository if missing; True when it was created."""
+        return self.history.init()
+
+    def commit_taxonomy(self, message: str) -> None:
+        """Record a changed taxonomy.yml in the content repository (kb init's default one)."""
         with self.store.locked():
-            report, writes = plan_import(self.store, self.taxonomy, paths, progress)
-            written: list[str] = []
-            try:
-                for slug, data in writes.items():
-                    self.store.write_bytes(slug, data)
-                    written.append(slug)
-                # An "unchanged" file may be one an interrupted import wrote but never committed: adding
-                # it to the commit completes the history, and is a no-op for files git already has.
-                message = f"Import {len(writes)} note(s)" if writes else \
-                    "Import: commit notes an interrupted import left uncommitted"
-                self.history.commit([self.store.relpath(s) for s in [*writes, *report.unchanged]], message, author)
-            except KbError:  # disk full, read-only, git failed: take back this import's new files
-                for slug in written:
-                    with contextlib.suppress(KbError):
-                        self.store.delete(slug)
-                raise
-            if writes:
-                self.indexer.refresh(list(writes))
-        return report
+            self.history.commit(["taxonomy.yml"], message, author="kb")
+
+    def index_exists(self) -> bool:
+        return self.index.exists()
+
+    def note_count(self) -> int:
+        return len(self.store.slugs())
+
+    @staticmethod
+    def missing_link_text(language: str) -> str:
+        """What a link to a note the reader may not open says, in that language."""
+        return missing_link_text(language)
+
+    def place(self, name: str):
+        """A region or country by name or slug; KbError naming the choices when there is none."""
+        from ..export import resolve_place
+        return resolve_place(self, name)
+
+    def build_pack(self, user: Any, place: str, out, **options):
+        """An offline pack of a region's notes this user may read (see kb/export.py)."""
+        from ..export import build_pack  # the exporter builds on this service
+        return build_pack(self, user, place, out, **options)
 
     # --- index lifecycle --------------------------------------------------------------------
     def rebuild_index(self, progress: Callable[[int], None] | None = None):
