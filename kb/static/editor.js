@@ -21,6 +21,7 @@
       headers: {"X-Requested-With": "fetch"}, signal: pending ? pending.signal : undefined
     }).then(function (response) {
       if (!response.ok) { throw new Error(String(response.status)); }
+      showName(response.headers.get("X-Kb-Name"));
       return response.text();
     }).then(function (html) {
       out.innerHTML = html;  /* rendered and sanitised by the server, the same as the note page */
@@ -30,6 +31,22 @@
       out.textContent = form.getAttribute("data-offline") || "";
       section.hidden = false;
     });
+  }
+
+  /* The name a new note will take from its title, as the server makes it (transliterated). */
+  var slug = form.querySelector("input[name=slug]");
+  var auto = document.getElementById("slug-auto");
+  var autoName = document.getElementById("slug-name");
+  function showName(name) {
+    if (!slug || !auto || name === null) { return; }
+    slug.placeholder = name;
+    autoName.textContent = name;
+    auto.hidden = !name || slug.value !== "";
+  }
+  var title = form.querySelector("input[name=title]");
+  if (slug && title) {
+    title.addEventListener("change", refresh);
+    slug.addEventListener("input", function () { if (auto) { auto.hidden = slug.value !== "" || !autoName.textContent; } });
   }
 
   if (button) {

@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from .. import access, notemerge, publish, worddiff, workflow
 from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound,
                       StorageError)
-from ..model import Note, meta_to_dict
+from ..model import RESERVED, Note, meta_to_dict, slugify
 from .audit import record_save
 from .helpers import current_wiki, ui_lang
 from .messages import FIELDS, N_, field_label, translate
@@ -81,7 +81,14 @@ def render_editor(form: Form, note: Note | None, status: int = 200, may_preview:
     if "preview" in request.form and may_preview and current_user.is_authenticated:
         context.setdefault("preview", preview_html(form.body, form.values.get("language") or ""))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
-                           field_labels=FIELD_LABELS, **context), status
+                           field_labels=FIELD_LABELS, name_from_title=name_from_title(form.values.get("title", "")),
+                           **context), status
+
+
+def name_from_title(title: str) -> str:
+    """The name a new note gets from its title when the writer gives none (before -2 if it is taken)."""
+    base = slugify(title or "", 110)
+    return base + "-note" if base in RESERVED else base
 
 
 def _try_save(form: Form, note: Note | None):
@@ -229,7 +236,9 @@ def preview():
     """The rendered body alone, for the editor's script to show without leaving the page."""
     body = workflow.normalise_body(request.form.get("body", ""))
     return Response(preview_html(body, request.form.get("language", "")),
-                    mimetype="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+                    mimetype="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store",
+                             "X-Kb-Name": name_from_title(request.form.get("title", "")[:300])})
 
 
 @bp.post("/notes/<slug>/status")
