@@ -58,3 +58,176 @@ def test_existing_ascii_wiki_links_still_resolve(as_user):
     client = as_user("admin")
     for slug in {a or b for a, b in links}:
         assert client.get(f"/notes/{slug}").status_code == 200, slug
+
+
+# 4. Words through Babel
+
+def plural_forms(lang: str) -> int:
+    from babel.messages.pofile import read_po
+    with open(f"kb/translations/{lang}/LC_MESSAGES/messages.po", "rb") as f:
+        return read_po(f).num_plurals
+
+
+def test_counts_use_plural_forms_in_every_language(client):
+    assert plural_forms("ar") == 6 and plural_forms("fr") == 3
+    page = text(client.get("/search?q=agadez"))
+    n = int(re.search(r'id="results-title"[^>]*>(\d+) notes?<', page).group(1))
+    assert ("1 note<" in page) == (n == 1) and "1 notes" not in page
+    client.set_cookie("lang", "fr")
+    page = text(client.get("/search?q=agadez"))
+    assert "note(s)" not in page and re.search(r'id="results-title"[^>]*>\d+ notes?<', page)
+    client.set_cookie("lang", "ar")
+    page = text(client.get("/search?q=zzqqxx"))
+    assert 'id="results-title" class="count">لا مذكرات<' in page  # the zero form of the six
+
+
+def test_an_empty_search_says_what_was_searched_and_offers_to_drop_the_filters(client):
+    page = text(client.get("/search?q=agadez&lang=ar&topic=legal-identity"))
+    assert "No notes here yet." not in page
+    assert "No note matches “agadez”." in page
+    assert 'Search “agadez” without the filters' in page and 'href="/search?q=agadez"' in page
+    assert "Search in every language" in page
+    page = text(client.get("/search?q=agadez"))
+    assert "No note matches" not in page
+
+
+def test_history_is_newest_first_with_author_date_and_message_and_hashes_on_demand(as_user):
+    client = as_user("moussa")
+    slug = "unaccompanied-children-best-interests-agadez"
+    base = client.get(f"/api/notes/{slug}").get_json()["revision"]
+    resp = post(client, f"/notes/{slug}/edit", new_note(title="Agadez children", regions=["Niger"], status="published",
+                                                         base_revision=base, message="Shorter title"),
+                token_from=f"/notes/{slug}/edit")
+    assert resp.status_code == 303
+    history = text(client.get(f"/notes/{slug}/history"))
+    items = re.findall(r"<li>(.*?)</li>", history, re.S)
+    assert "Shorter title" in items[0] and "moussa" in items[0] and "current version" in items[0]
+    assert '<details class="rev-id"><summary>Revision id</summary>' in items[0]
+    assert not re.search(r"<li>\s*<a[^>]*><code>[0-9a-f]{10}", history)  # no line leads with a hash
+    assert "<ol" not in history.split("<main", 1)[1]  # not numbered: the newest is not "1"
+
+
+def test_diffs_say_how_many_lines_are_unchanged(as_user):
+    client = as_user("moussa")
+    slug = "unaccompanied-children-best-interests-agadez"
+    note = client.get(f"/api/notes/{slug}").get_json()
+    lines = note["body"].rstrip("\n").split("\n")
+    assert len(lines) > 12
+    lines[-1] += " (checked again)"
+    meta = {k: v for k, v in note["meta"].items() if k not in ("authors", "translations")}
+    resp = post(client, f"/notes/{slug}/edit", {**meta, "body": "\n".join(lines) + "\n",
+                                                "base_revision": note["revision"]}, token_from=f"/notes/{slug}/edit")
+    assert resp.status_code == 303
+    page = text(client.get(f"/notes/{slug}/diff"))
+    m = re.search(r'<span class="skipped">(\d+) unchanged lines</span>', page)
+    assert m and int(m.group(1)) > 1 and "\u2026" not in page.split('class="diff"', 1)[1].split("</div>", 1)[0]
+    client.set_cookie("lang", "ar")
+    assert re.search(r'<span class="skipped">\d+ سطر', text(client.get(f"/notes/{slug}/diff")))
+
+
+def test_the_audit_log_names_events_in_words_and_filters_by_person_event_and_date(as_user):
+    client = as_user("moussa")
+    post(client, "/notes/new", new_note(status="published"))
+    client = as_user("admin")
+    page = text(client.get("/admin/audit"))
+    assert '<td data-event="note_create">Note created</td>' in page
+    assert "note_create</td>" not in page
+    only = text(client.get("/admin/audit?who=moussa&event=note_create"))
+    rows = re.findall(r"<tr><td><time.*?</tr>", only, re.S)
+    assert rows and all("<td>moussa</td>" in r and 'data-event="note_create"' in r for r in rows)
+    assert 'data-event="login"' in page and 'data-event="login"' not in only
+    assert "No entry matches these filters." in text(client.get("/admin/audit?from=2000-01-01&to=2000-01-02"))
+    assert client.get("/admin/audit?from=nonsense&to=2099-99-99").status_code == 200
+    client.set_cookie("lang", "fr")
+    assert '<td data-event="note_create">Note créée</td>' in text(client.get("/admin/audit"))
+
+
+# 6. One admin menu
+
+def test_one_admin_menu_leads_to_accounts_audit_deleted_notes_and_review(as_user):
+    client = as_user("admin")
+    for path in ("/admin/users", "/admin/audit", "/admin/deleted-notes", "/review"):
+        page = text(client.get(path))
+        menu = re.search(r'<nav class="admin-menu".*?</nav>', page, re.S).group(0)
+        for href in ('href="/admin/users"', 'href="/admin/audit"', 'href="/admin/deleted-notes"', 'href="/review"'):
+            assert href in menu, (path, href)
+        assert 'aria-current="page"' in menu
+    assert 'class="admin-menu"' not in text(as_user("moussa").get("/review"))
+
+
+# 2. Lists say what a note is
+
+SAHEL_DRAFT = "profilage-vulnerabilites-donnees-sahel-fr"
+
+
+def marks_of(page: str, slug: str) -> list[str]:
+    item = re.search(r'<li>\s*<h3[^>]*><a href="/notes/' + slug + r'">.*?</li>', page, re.S)
+    return re.findall(r'class="mark mark-(\w+)"', item.group(0)) if item else []
+
+
+def test_lists_mark_drafts_and_internal_notes_for_those_who_see_them(as_user, app):
+    meta = app.extensions["kb.wiki"].get_note(None, "unaccompanied-children-best-interests-agadez").meta
+    assert meta.visibility == "public" and meta.status == "published"
+    admin = as_user("admin")
+    for path in ("/search?q=&lang=fr&sort=newest&per_page=100", "/regions/sahel?per_page=100"):
+        page = text(admin.get(path))
+        assert marks_of(page, SAHEL_DRAFT), path
+        assert "draft" in marks_of(page, SAHEL_DRAFT)
+        assert marks_of(page, "unaccompanied-children-best-interests-agadez") == []
+    page = text(app.test_client().get("/regions/sahel?per_page=100"))  # a visitor: public, published only
+    assert 'class="mark ' not in page
+
+
+def test_the_review_queue_marks_each_note_in_review(as_user):
+    client = as_user("moussa")
+    post(client, "/notes/new", new_note(status="review"))
+    page = text(client.get("/review"))
+    assert "review" in marks_of(page, "water-committees-in-arlit")
+    client.set_cookie("lang", "ar")
+    assert "قيد المراجعة" in text(client.get("/review"))
+
+
+# 5. Filters a thumb can use
+
+def test_active_filters_are_removable_chips_with_clear_all(client):
+    page = text(client.get("/search?q=registration&region=Sahel&lang=fr"))
+    chips = re.search(r'<div class="chips".*?</div>', page, re.S).group(0)
+    assert 'href="/search?q=registration&lang=fr"' in chips  # Sahel removed, the rest kept
+    assert 'href="/search?q=registration&region=Sahel"' in chips
+    assert "Remove the filter: Sahel" in chips and "Clear all filters" in chips
+    assert 'href="/search?q=registration"' in chips
+    assert 'class="chips"' not in text(client.get("/search?q=registration"))
+
+
+def test_on_narrow_screens_filters_fold_above_the_results_without_script(client):
+    page = text(client.get("/search?q=registration&lang=fr"))
+    folded = page.index('<details class="filters-narrow">')
+    assert folded < page.index('id="results-title"') < page.index('class="filters-wide"')
+    assert "<summary>Filters (1)</summary>" in page
+    with client.get("/static/kb.css") as resp:
+        css = resp.get_data(as_text=True)
+    assert re.search(r"@media \(max-width:48rem\)\{\.filters-narrow\{display:block\}\.filters-wide\{display:none\}\}",
+                     css)
+
+
+# 8. Help, about, follow, favicon
+
+def test_help_and_about_in_three_languages_linked_from_every_footer(client):
+    for lang, words in (("en", "Searching"), ("fr", "Rechercher"), ("ar", "البحث")):
+        client.set_cookie("lang", lang)
+        help_page = text(client.get("/help"))
+        assert f"<h2 id=\"search\">{words}</h2>" in help_page
+        for anchor in ("search", "write", "roles", "personal-data", "follow"):
+            assert f'id="{anchor}"' in help_page
+        assert client.get("/about").status_code == 200
+        for path in ("/", "/search?q=mali", "/regions", "/notes/unaccompanied-children-best-interests-agadez"):
+            footer = text(client.get(path)).split('<footer', 1)[1]
+            assert 'href="/help"' in footer and 'href="/about"' in footer and 'href="/follow"' in footer
+
+
+def test_the_follow_page_lists_feeds_and_favicon_is_served(client):
+    page = text(client.get("/follow"))
+    assert 'href="/feeds/all.atom"' in page and 'href="/feeds/regions/sahel.atom"' in page
+    with client.get("/favicon.ico") as resp:
+        assert resp.status_code == 200 and resp.data[:4] == b"\x00\x00\x01\x00"
+    assert 'rel="icon"' in text(client.get("/"))
