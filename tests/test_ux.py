@@ -2,6 +2,8 @@
 import html as htmllib
 import re
 
+import pytest
+
 from .conftest import csrf_token
 
 
@@ -231,3 +233,37 @@ def test_the_follow_page_lists_feeds_and_favicon_is_served(client):
     with client.get("/favicon.ico") as resp:
         assert resp.status_code == 200 and resp.data[:4] == b"\x00\x00\x01\x00"
     assert 'rel="icon"' in text(client.get("/"))
+
+
+# 3. The reader's language first
+
+GROUPS = {  # a translation group: its notes by language
+    "agadez": {"en": "unaccompanied-children-best-interests-agadez",
+               "fr": "enfants-non-accompagnes-interet-superieur-agadez-fr"},
+    "iraq": {"en": "birth-registration-mobile-courts-iraq", "ar": "ar-birth-registration-mobile-courts-iraq"},
+    "tunisia": {"en": "small-grants-local-organisations-tunisia",
+                "fr": "petites-subventions-organisations-locales-tunisie-fr"},
+}
+
+
+def test_the_reading_order_is_one_rule():
+    from kb.searchtypes import reading_order
+    assert reading_order("ar") == ("ar", "en", "fr")
+    assert reading_order("fr") == ("fr", "en", "ar")
+    assert reading_order("en") == reading_order(None) == reading_order("xx") == ("en", "fr", "ar")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+@pytest.mark.parametrize("path", ["/?", "/search?sort=newest&per_page=100", "/search?region=Tunisia&region=Iraq&region=Niger",
+                                  "/regions/north-africa?per_page=100"])
+def test_lists_show_each_group_in_the_readers_language_then_english_french_arabic(client, lang, path):
+    from kb.searchtypes import reading_order
+    client.set_cookie("lang", lang)
+    page = text(client.get(path))
+    listed = set(re.findall(r'<h3 lang="\w+" dir="\w+"><a href="/notes/([a-z0-9-]+)"', page))
+    for members in GROUPS.values():
+        shown = [slug for slug in members.values() if slug in listed]
+        assert len(shown) <= 1, shown  # a group is listed once
+        if shown:
+            best = next(members[code] for code in reading_order(lang) if code in members)
+            assert shown == [best], (path, lang, shown)
