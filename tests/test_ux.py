@@ -267,3 +267,30 @@ def test_lists_show_each_group_in_the_readers_language_then_english_french_arabi
         if shown:
             best = next(members[code] for code in reading_order(lang) if code in members)
             assert shown == [best], (path, lang, shown)
+
+
+def test_account_form_errors_sit_beside_their_field_and_the_password_rule_is_stated(as_user):
+    from kb.users import MIN_PASSWORD
+    client = as_user("admin")
+    page = text(client.get("/admin/users/new"))
+    assert f"At least {MIN_PASSWORD} characters." in page and 'id="password-hint"' in page
+    assert re.search(r'<input[^>]*aria-describedby="password-hint"[^>]*id="password"|<input[^>]*id="password"'
+                     r'[^>]*aria-describedby="password-hint"', page)
+    assert "novalidate" in page  # kb's own messages, in the interface language, not the browser's bubbles
+    resp = post(client, "/admin/users/new", {"username": "-bad name-", "password": "x" * (MIN_PASSWORD + 2),
+                                             "role": "practitioner"}, token_from="/admin/users/new")
+    page = text(resp)
+    assert resp.status_code == 422
+    username_p = re.search(r'<label for="username">.*?</p>', page, re.S).group(0)
+    password_p = re.search(r'<label for="password">.*?</p>', page, re.S).group(0)
+    assert 'id="username-error"' in username_p and "invalid username" in username_p
+    assert 'aria-invalid="true"' in username_p and "username-error" in username_p
+    assert "field-error" not in password_p
+
+
+def test_disabling_an_account_is_styled_as_destructive_and_confirmed(as_user):
+    client = as_user("admin")
+    page = text(client.get("/admin/users/pat"))
+    confirm = re.search(r'<details class="confirm">.*?</details>', page, re.S).group(0)
+    assert '<summary class="danger">Disable the account…</summary>' in confirm
+    assert 'class="danger">Disable the account</button>' in confirm and "signed out everywhere" in confirm
