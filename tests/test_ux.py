@@ -294,3 +294,27 @@ def test_disabling_an_account_is_styled_as_destructive_and_confirmed(as_user):
     confirm = re.search(r'<details class="confirm">.*?</details>', page, re.S).group(0)
     assert '<summary class="danger">Disable the account…</summary>' in confirm
     assert 'class="danger">Disable the account</button>' in confirm and "signed out everywhere" in confirm
+
+
+# 9. Share and follow
+
+def test_a_note_has_a_plain_share_link_that_a_script_turns_into_share_or_copy(client):
+    page = text(client.get("/notes/unaccompanied-children-best-interests-agadez"))
+    assert re.search(r'<a class="share-link" href="http://localhost/notes/unaccompanied-children-best-interests-agadez"'
+                     r'[^>]*data-share="Share" data-copy="Copy link"', page)
+    src = re.search(r'<script src="(/static/share\.js[^"]*)"', page).group(1)
+    with client.get(src) as js:
+        assert js.status_code == 200 and b"navigator.share" in js.data and b"clipboard.writeText" in js.data
+    assert not re.search(r"<script(?! src)", page)
+
+
+def test_feeds_are_styled_for_browsers_and_point_to_the_follow_page(client):
+    client.set_cookie("lang", "fr")
+    with client.get("/feeds/regions/sahel.atom") as resp:
+        feed = resp.get_data(as_text=True)
+    m = re.search(r'<\?xml-stylesheet type="text/xsl" href="([^"]+)"\?>', feed)
+    assert m and "Ceci est un flux" in feed and 'follow="/follow"' in feed
+    with client.get(m.group(1)) as xsl:
+        assert xsl.status_code == 200 and b"xsl:stylesheet" in xsl.data
+    from xml.dom.minidom import parseString
+    parseString(feed.encode("utf-8"))  # still well-formed XML
