@@ -318,3 +318,17 @@ def test_feeds_are_styled_for_browsers_and_point_to_the_follow_page(client):
         assert xsl.status_code == 200 and b"xsl:stylesheet" in xsl.data
     from xml.dom.minidom import parseString
     parseString(feed.encode("utf-8"))  # still well-formed XML
+
+
+# 10. The editor's preview beside the text
+
+def test_the_preview_sits_beside_the_text_on_wide_screens_and_announces_only_an_update(as_user):
+    client = as_user("moussa")
+    page = text(post(client, "/notes/new", new_note(preview="1")))
+    wrap = page.index('<div class="editor-wrap">')
+    assert wrap < page.index('<form method="post" class="editor"') < page.index('<section id="preview"')
+    section = re.search(r'<section id="preview".*?>', page).group(0)
+    assert "aria-live" not in section and 'role="status" data-updated="Preview updated"' in page
+    with client.get("/static/kb.css") as resp:
+        css = resp.get_data(as_text=True)
+    assert ".editor-wrap:has(.preview:not([hidden])){display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr)" in css

@@ -11,6 +11,13 @@
   var dirty = false;
   var timer = null;
   var pending = null;
+  var status = document.getElementById("preview-status");
+  /* Screen readers hear "Preview updated", not the whole preview again at every pause in typing. */
+  function announce() {
+    if (!status) { return; }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = status.getAttribute("data-updated") || ""; }, 50);
+  }
 
   function refresh() {
     var data = new FormData(form);
@@ -26,6 +33,7 @@
     }).then(function (html) {
       out.innerHTML = html;  /* rendered and sanitised by the server, the same as the note page */
       section.hidden = false;
+      announce();
     }).catch(function (err) {
       if (err && err.name === "AbortError") { return; }
       out.textContent = form.getAttribute("data-offline") || "";
