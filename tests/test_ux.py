@@ -332,3 +332,38 @@ def test_the_preview_sits_beside_the_text_on_wide_screens_and_announces_only_an_
     with client.get("/static/kb.css") as resp:
         css = resp.get_data(as_text=True)
     assert ".editor-wrap:has(.preview:not([hidden])){display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr)" in css
+
+
+# 11. The pack's count, language marks, the focal point's home
+
+def test_the_niger_pack_counts_notes_as_the_niger_page_does(client):
+    import io
+    import zipfile
+    page = text(client.get("/regions/niger"))
+    shown = int(re.search(r'id="results-title"[^>]*>(\d+) notes?<', page).group(1))
+    with client.get("/regions/niger/export.zip") as resp:
+        zf = zipfile.ZipFile(io.BytesIO(resp.data))
+    index = zf.read("kb-niger/index.html").decode("utf-8")
+    files = [n for n in zf.namelist() if n.startswith("kb-niger/notes/")]
+    m = re.search(r"(\d+) notes? for reading offline(?: \(and (\d+) translations?\))?", index)
+    assert m and int(m.group(1)) == shown
+    assert int(m.group(1)) + int(m.group(2) or 0) == len(files)
+
+
+def test_language_names_are_marked_in_the_interface_language(client):
+    client.set_cookie("lang", "ar")
+    page = text(client.get("/notes/unaccompanied-children-best-interests-agadez"))
+    assert re.search(r'hreflang="fr">[^<]*الفرنسية', page)
+    assert 'hreflang="fr" lang="fr"' not in page
+    listing = text(client.get("/search?sort=newest"))
+    assert '<span class="lang">' in listing and '<span class="lang" lang=' not in listing
+
+
+def test_a_focal_points_home_does_not_repeat_and_the_menu_starts_at_their_region(as_user):
+    client = as_user("moussa")
+    page = text(client.get("/"))
+    mine = re.findall(r'href="/notes/([a-z0-9-]+)"', page.split('id="mine"', 1)[1].split("</section>", 1)[0])
+    latest = re.findall(r'href="/notes/([a-z0-9-]+)"', page.split('id="latest"', 1)[1].split("</section>", 1)[0])
+    assert mine and latest and not set(mine) & set(latest)
+    region = re.search(r'<option value="([^"]+)" selected>', page).group(1)
+    assert region in ("Sahel", "Mali", "Niger", "Chad") and region != "North Africa"
