@@ -318,6 +318,12 @@ def test_feeds_are_styled_for_browsers_and_point_to_the_follow_page(client):
         assert xsl.status_code == 200 and b"xsl:stylesheet" in xsl.data
     from xml.dom.minidom import parseString
     parseString(feed.encode("utf-8"))  # still well-formed XML
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    with client.get("/feeds/all.atom", headers=browser) as resp:  # a browser applies the stylesheet
+        assert resp.mimetype == "application/xml" and "Accept" in resp.headers["Vary"]
+    for reader in ({"Accept": "application/atom+xml"}, {"Accept": "*/*"}, {}):  # feed readers get Atom
+        with client.get("/feeds/all.atom", headers=reader) as resp:
+            assert resp.mimetype == "application/atom+xml"
 
 
 # 10. The editor's preview beside the text
