@@ -373,3 +373,26 @@ def test_a_focal_points_home_does_not_repeat_and_the_menu_starts_at_their_region
     assert mine and latest and not set(mine) & set(latest)
     region = re.search(r'<option value="([^"]+)" selected>', page).group(1)
     assert region in ("Sahel", "Mali", "Niger", "Chad") and region != "North Africa"
+
+
+# 12. Accessibility
+
+def test_editor_errors_follow_the_error_summary_pattern(as_user):
+    client = as_user("moussa")
+    resp = post(client, "/notes/new", new_note(title="", regions=[]))
+    page = text(resp)
+    assert resp.status_code == 422
+    assert re.search(r"<title>Error: New note", page)
+    summary = re.search(r'<div class="error error-summary" role="alert" tabindex="-1" id="error-summary".*?</div>',
+                        page, re.S).group(0)
+    assert 'href="#title"' in summary
+    for target in re.findall(r'href="#([a-z]+)"', summary):
+        assert f'id="{target}"' in page
+    assert re.search(r'id="title"[^>]*aria-invalid="true" aria-describedby="title-error"', page)
+
+
+def test_not_found_pages_are_titled_in_words_and_admin_tables_scroll_in_their_box(client, as_user):
+    page = text(client.get("/no/such/page"))
+    assert "<title>Page not found · kb</title>" in page
+    admin = text(as_user("admin").get("/admin/users"))
+    assert re.search(r'<div class="table-wrap">\s*<table class="accounts">', admin)

@@ -2,6 +2,8 @@
    the same without this file), typing pauses refresh it too, and leaving with unsaved text asks first. */
 (function () {
   "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }  /* the list of what to fix, each a link to its field, is read first */
   var form = document.querySelector("form.editor[data-preview-url]");
   if (!form || !window.fetch || !window.FormData) { return; }
   var section = document.getElementById("preview");
