@@ -396,3 +396,24 @@ def test_not_found_pages_are_titled_in_words_and_admin_tables_scroll_in_their_bo
     assert "<title>Page not found · kb</title>" in page
     admin = text(as_user("admin").get("/admin/users"))
     assert re.search(r'<div class="table-wrap">\s*<table class="accounts">', admin)
+
+
+# 7. The map
+
+def test_the_map_links_every_country_with_its_count_in_the_interface_language(client):
+    import json
+    from pathlib import Path
+    shapes = Path(__file__).resolve().parent.parent / "kb" / "web" / "map_shapes.json"
+    assert shapes.stat().st_size <= 30 * 1024
+    assert "Natural Earth" in json.loads(shapes.read_text(encoding="utf-8"))["source"]
+    for path in ("/", "/regions"):
+        client.set_cookie("lang", "fr")
+        page = text(client.get(path))
+        svg = re.search(r'<figure class="map".*?</figure>', page, re.S).group(0)
+        links = dict(re.findall(r'<a href="/regions/([a-z-]+)" aria-label="([^"]+)">', svg))
+        assert len(links) == 14
+        assert links["chad"].startswith("Tchad")
+        listed = text(client.get("/regions/niger"))
+        n = int(re.search(r'id="results-title"[^>]*>(\d+) notes?<', listed).group(1))
+        assert re.fullmatch(rf"Niger: {n} notes?", links["niger"])
+    assert "<svg" in page and " style=" not in svg

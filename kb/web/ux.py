@@ -2,7 +2,10 @@
 and follow pages, the favicon. Template helpers only; every decision about access stays with the policy."""
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 
 from flask import Blueprint, g, render_template, request, send_from_directory
 from flask_babel import gettext as _
@@ -83,10 +86,22 @@ def unchanged_lines(diff_html: str) -> Markup:
         str(diff_html)))
 
 
+@functools.lru_cache(maxsize=1)
+def map_shapes() -> dict:
+    """The countries' outlines (tools/make_map.py made them from Natural Earth), read once when first drawn."""
+    with open(Path(__file__).with_name("map_shapes.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def shade(n: int, most: int) -> int:
+    """0 (no note) to 4 (the most notes), for the map's colours."""
+    return 0 if n <= 0 or most <= 0 else 1 + min(3, (4 * n - 1) // most)
+
+
 @bp.app_context_processor
 def ux_globals() -> dict:
-    return {"note_marks": note_marks, "active_filters": active_filters, "without_filters": without_filters,
-            "without_param": without_param}
+    return {"map_shapes": map_shapes, "shade": shade, "note_marks": note_marks, "active_filters": active_filters,
+            "without_filters": without_filters, "without_param": without_param}
 
 
 @bp.app_template_filter("unchanged_lines")

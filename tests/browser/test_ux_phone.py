@@ -39,3 +39,22 @@ def test_phone_reader_filters_a_search_and_clears_the_filter(browser, server):
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     finally:
         ctx.close()
+
+
+def test_phone_reader_opens_the_map_and_follows_a_country_by_keyboard(browser, server):
+    ctx = browser.new_context(base_url=server.url, locale="fr-FR", viewport=PHONE)
+    try:
+        page = ctx.new_page()
+        page.goto("/regions")
+        niger = page.locator("figure.map a[href='/regions/niger']")
+        assert niger.get_attribute("aria-label").startswith("Niger")
+        box = page.locator("figure.map svg").bounding_box()
+        assert box["width"] <= PHONE["width"]
+        niger.focus()
+        assert page.evaluate("document.activeElement.getAttribute('href')") == "/regions/niger"
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/regions/niger$"))
+        assert page.locator("h1").inner_text() == "Niger"
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        ctx.close()
