@@ -417,3 +417,12 @@ def test_the_map_links_every_country_with_its_count_in_the_interface_language(cl
         n = int(re.search(r'id="results-title"[^>]*>(\d+) notes?<', listed).group(1))
         assert re.fullmatch(rf"Niger: {n} notes?", links["niger"])
     assert "<svg" in page and " style=" not in svg
+
+
+def test_editor_hints_are_tied_to_their_fields(as_user):
+    page = text(as_user("moussa").get("/notes/new"))
+    for name in ("slug", "summary", "body", "message"):
+        assert re.search(rf'id="{name}"[^>]*aria-describedby="{name}-hint', page), name
+        assert f'id="{name}-hint"' in page
+    page = text(post(as_user("moussa"), "/notes/new", new_note(title="")))
+    assert re.search(r'id="title"[^>]*aria-describedby="title-error"', page)
