@@ -33,10 +33,21 @@ class AuditLog:
         with self.db.writing() as session:
             session.add(entry)
 
-    def entries(self, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
-        """Audit entries, newest first."""
+    def entries(self, limit: int = 200, offset: int = 0, *, actor: str | None = None, action: str | None = None,
+                since: datetime | None = None, until: datetime | None = None) -> list[AuditEntry]:
+        """Audit entries, newest first; only those of one actor, one action, from ``since`` and before
+        ``until`` when given."""
+        query = select(AuditEntry)
+        if actor:
+            query = query.where(AuditEntry.actor == clip(actor, 40))
+        if action:
+            query = query.where(AuditEntry.action == clip(action, 40))
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if until is not None:
+            query = query.where(AuditEntry.at < until)
         with self.db.reading() as session:
-            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
+            return list(session.scalars(query.order_by(AuditEntry.id.desc())
                                         .limit(max(0, int(limit))).offset(max(0, int(offset)))))
 
     def recent(self, action: str, since: datetime, *, actor: str | None = None,

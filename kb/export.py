@@ -193,7 +193,9 @@ def build_pack(wiki: "Wiki", reader: Any, region: str, out: BinaryIO, topics: It
         files[f"notes/{note.slug}.html"] = pages.render("note.html", root="../", note=note, body=html, toc=toc,
                                                         updated=updated, translations=translations, pack=pack)
         entries.append({"note": note, "updated": updated})
-    files["index.html"] = pages.render("index.html", root="", entries=entries, pack=pack)
+    # counted as the place's page counts them: a note and its translations are one (the rest are "more")
+    groups = len({min([note.slug, *(s for s in note.meta.translations.values() if s in titles)]) for note in notes})
+    files["index.html"] = pages.render("index.html", root="", entries=entries, pack=pack, groups=groups)
     files["search-index.js"] = _search_index(wiki, notes)
     if internal:  # the data file says so too, for whoever opens it alone
         warning = f"/* {pages.gettext('Not for public sharing')} */\n".encode("utf-8")

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from slugify import slugify as _transliterate
+
 from . import yamlio
 from .errors import N_, InvalidNote, InvalidSlug, Message
 from .taxonomy import LANGUAGES, STATUSES, VISIBILITIES, Taxonomy
@@ -41,7 +43,15 @@ def check_slug(slug: Any) -> str:
 
 
 def slugify(text: str, max_len: int = SLUG_MAX) -> str:
-    """Lowercase, each run of characters other than a-z and 0-9 becomes one hyphen, trimmed and cut."""
+    """Lowercase, each run of characters other than a-z and 0-9 becomes one hyphen, trimmed and cut.
+
+    Text in another script is first transliterated to Latin letters (python-slugify with text-unidecode):
+    "Déclaration à Tillabéri" gives declaration-a-tillaberi, an Arabic title a readable Latin name. ASCII text
+    is left to the rule alone, so the names of existing notes and links keep resolving exactly as before.
+    """
+    if not text.isascii():
+        text = _transliterate(text, entities=False, decimal=False, hexadecimal=False, lowercase=False,
+                              separator=" ")
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:max_len].rstrip("-")
 

@@ -73,7 +73,7 @@ from . import queryparse, textnorm
 from .indexfiles import IndexFiles
 # the interface's data lives in searchtypes (no whoosh there); callers import it from here
 from .searchtypes import (LANGS, Hit, IndexDoc, SearchQuery, SearchResults, clean_query, doc_from_json,
-                          doc_to_json, fold_key, strings, utc)
+                          doc_to_json, fold_key, reading_order, strings, utc)
 
 log = logging.getLogger(__name__)
 
@@ -503,12 +503,12 @@ class _Generation:
     def collapse(self, ranked: list[tuple[int, float]], final: frozenset[int], prefer: str | None,
                  limit: int) -> list[tuple[int, float]]:
         """At most ``limit`` entries of ``ranked``, one per translation group, where the group's first
-        member stands: that member, or the group's member in the reader's language if it is in
-        ``final`` (matching and readable). The score stays the group's best."""
+        member stands, shown by the group's member (matching and readable: in ``final``) in the first
+        language of ``reading_order(prefer)`` it has. The score stays the group's best."""
         of, multi, grouped = self.groups()
         if not grouped or not (final & grouped):
             return ranked[:limit]
-        preferred = self.docs("language", prefer) if prefer else frozenset()
+        by_language = [self.docs("language", lang) for lang in reading_order(prefer)]
         out: list[tuple[int, float]] = []
         seen: set[int] = set()
         for docnum, score in ranked:
@@ -517,9 +517,13 @@ class _Generation:
                 if group in seen:
                     continue
                 seen.add(group)
-                if docnum not in preferred:
-                    choices = multi[group] & final & preferred
-                    docnum = min(choices) if choices else docnum
+                choices = multi[group] & final
+                for members in by_language:  # the first language of the reading order the group has
+                    if docnum in members:
+                        break
+                    if choices & members:
+                        docnum = min(choices & members)
+                        break
             out.append((docnum, score))
             if len(out) >= limit:
                 break

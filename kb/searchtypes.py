@@ -13,6 +13,12 @@ from . import textnorm
 LANGS = ("en", "fr", "ar")
 
 
+def reading_order(prefer: str | None) -> tuple[str, ...]:
+    """The one rule for which translation of a note a list shows: the reader's language when the note
+    exists in it, then English, then French, then Arabic."""
+    return tuple(dict.fromkeys([prefer, *LANGS] if prefer in LANGS else LANGS))
+
+
 @dataclass
 class IndexDoc:
     slug: str

@@ -312,9 +312,9 @@ class UserStore:
         """Record one event; over-long fields are clipped, never refused."""
         self.audit_log.record(action, actor=actor, target=target, detail=detail, address=address)
 
-    def audit_entries(self, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
-        """Audit entries, newest first."""
-        return self.audit_log.entries(limit, offset)
+    def audit_entries(self, limit: int = 200, offset: int = 0, **filters) -> list[AuditEntry]:
+        """Audit entries, newest first (filters: actor, action, since, until; see AuditLog.entries)."""
+        return self.audit_log.entries(limit, offset, **filters)
 
     def audit_csv(self) -> str:
         """The whole audit log as CSV (newest first), every cell safe to open in a spreadsheet."""

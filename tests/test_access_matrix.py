@@ -318,7 +318,7 @@ class Listing:
 
 
 def html_total(resp) -> int:
-    return int(re.search(r'<p class="count">(\d+) notes</p>', resp.get_data(as_text=True)).group(1))
+    return int(re.search(r'id="results-title"[^>]*>(\d+) notes?</h2>', resp.get_data(as_text=True)).group(1))
 
 
 def json_total(resp) -> int:
@@ -448,7 +448,8 @@ def test_counts_on_home_regions_and_topics_pages(matrix, role):
     assert page_counts(reader.get("/regions").get_data(as_text=True), "regions") == by_place
     assert page_counts(reader.get("/topics").get_data(as_text=True), "topics") == by_topic
     latest = re.findall(r'<h3[^>]*><a href="/notes/([a-z0-9-]+)">', section(home, "latest") or home)
-    assert latest == shown(mine)[:10]
+    in_regions = re.findall(r'<h3[^>]*><a href="/notes/([a-z0-9-]+)">', section(home, "mine"))
+    assert latest == [s for s in shown(mine) if s not in in_regions][:10]  # "new in your regions" not repeated
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -554,6 +555,7 @@ NOT_ABOUT_NOTES = {
     "/static/<path:filename>", "/login", "/logout", "/lang/<code>", "/opensearch.xml", "/account",
     "/admin/users", "/admin/users/new", "/admin/users/<username>", "/admin/audit", "/admin/audit.csv", "/notes/new",
     "/api/openapi.json",  # the API description: the same document for every reader
+    "/help", "/about", "/follow", "/favicon.ico",  # the same help, about and feed-list pages for every reader
 }
 
 

@@ -1,11 +1,12 @@
 """Front matter: every error path, defaults, unknown keys kept, slug rules."""
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from kb.errors import InvalidNote, InvalidSlug
-from kb.model import Note, check_slug, dump_note, parse_note, slugify
+from kb.model import SLUG_MAX, Note, check_slug, dump_note, parse_note, slugify
 from kb.taxonomy import Taxonomy
 
 TAX = Taxonomy.load(Path(__file__).resolve().parent.parent / "content" / "taxonomy.yml")
@@ -114,11 +115,26 @@ def test_bad_slugs_are_refused_with_a_message(slug):
 @pytest.mark.parametrize("text, slug", [
     ("ifrc-ecv/en/Action_01", "ifrc-ecv-en-action-01"),
     ("  Hello,  World!! ", "hello-world"),
-    ("Réintégration", "r-int-gration"),
+    ("Réintégration", "reintegration"),
+    ("Déclaration des naissances à Tillabéri", "declaration-des-naissances-a-tillaberi"),
+    ("Œuvre d’État", "oeuvre-detat"),
     ("x" * 200, "x" * 120),
 ])
 def test_slugify(text, slug):
     assert slugify(text) == slug
+
+
+def test_arabic_titles_get_a_readable_latin_name():
+    slug = slugify("تسجيل المواليد في النيجر")
+    assert check_slug(slug) == slug and slug not in ("", "note")
+    assert slug.startswith("tsjyl") and len(slug.split("-")) == 4  # one word for each Arabic word
+
+
+@pytest.mark.parametrize("text", ["birth-registration-mobile-courts-iraq", "Safe house / referral (2027)",
+                                  "a_b__c", "  Hello,  World!! ", "x-" * 80, "It's 100% done & more"])
+def test_ascii_names_keep_the_old_rule_so_existing_links_resolve(text):
+    old = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:SLUG_MAX].rstrip("-")
+    assert slugify(text) == old
 
 
 def test_note_dataclass_keeps_revision_optional():

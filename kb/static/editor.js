@@ -2,6 +2,8 @@
    the same without this file), typing pauses refresh it too, and leaving with unsaved text asks first. */
 (function () {
   "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }  /* the list of what to fix, each a link to its field, is read first */
   var form = document.querySelector("form.editor[data-preview-url]");
   if (!form || !window.fetch || !window.FormData) { return; }
   var section = document.getElementById("preview");
@@ -11,6 +13,13 @@
   var dirty = false;
   var timer = null;
   var pending = null;
+  var status = document.getElementById("preview-status");
+  /* Screen readers hear "Preview updated", not the whole preview again at every pause in typing. */
+  function announce() {
+    if (!status) { return; }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = status.getAttribute("data-updated") || ""; }, 50);
+  }
 
   function refresh() {
     var data = new FormData(form);
@@ -21,15 +30,33 @@
       headers: {"X-Requested-With": "fetch"}, signal: pending ? pending.signal : undefined
     }).then(function (response) {
       if (!response.ok) { throw new Error(String(response.status)); }
+      showName(response.headers.get("X-Kb-Name"));
       return response.text();
     }).then(function (html) {
       out.innerHTML = html;  /* rendered and sanitised by the server, the same as the note page */
       section.hidden = false;
+      announce();
     }).catch(function (err) {
       if (err && err.name === "AbortError") { return; }
       out.textContent = form.getAttribute("data-offline") || "";
       section.hidden = false;
     });
+  }
+
+  /* The name a new note will take from its title, as the server makes it (transliterated). */
+  var slug = form.querySelector("input[name=slug]");
+  var auto = document.getElementById("slug-auto");
+  var autoName = document.getElementById("slug-name");
+  function showName(name) {
+    if (!slug || !auto || name === null) { return; }
+    slug.placeholder = name;
+    autoName.textContent = name;
+    auto.hidden = !name || slug.value !== "";
+  }
+  var title = form.querySelector("input[name=title]");
+  if (slug && title) {
+    title.addEventListener("change", refresh);
+    slug.addEventListener("input", function () { if (auto) { auto.hidden = slug.value !== "" || !autoName.textContent; } });
   }
 
   if (button) {

@@ -88,14 +88,30 @@ def new_user():
                                        regions=form.regions.data, display_name=form.display_name.data,
                                        email=form.email.data)
         except UserError as exc:
-            form.form_errors.append(translate(exc))
+            _place_error(form, exc)
         else:
             _audit("user_add", user.username, _describe(user.role, user.regions))
             flash(_("The account was created."))
             return redirect(url_for("admin.edit_user", username=user.username))
     if form.is_submitted():
         status = 422
-    return render_template("admin/user_new.html", form=form, role_labels=ROLE_LABELS), status
+    return render_template("admin/user_new.html", form=form, role_labels=ROLE_LABELS,
+                           min_password=MIN_PASSWORD), status
+
+
+_FIELD_OF_ERROR = (("invalid username", "username"), ("username", "username"), ("password", "password"),
+                   ("invalid email", "email"), ("unknown role", "role"), ("unknown region", "regions"),
+                   ("region names", "regions"), ("a focal point needs", "regions"))
+
+
+def _place_error(form: NewUserForm, message) -> None:
+    """A refusal (a domain error or message) beside the field it is about (else above the form), translated."""
+    name = next((f for start, f in _FIELD_OF_ERROR if str(message).startswith(start)), None)
+    field = getattr(form, name, None) if name else None
+    if field is None or name in ("role", "regions"):
+        form.form_errors.append(translate(message))
+    else:
+        field.errors = [*field.errors, translate(message)]
 
 
 def _edit_page(user, form: ProfileForm | None = None, password_form: PasswordForm | None = None,
@@ -106,7 +122,7 @@ def _edit_page(user, form: ProfileForm | None = None, password_form: PasswordFor
     return render_template("admin/user_edit.html", account=user, form=form,
                            password_form=password_form or PasswordForm(), button=ButtonForm(),
                            tokens=current_users().tokens(user.username), role_labels=ROLE_LABELS,
-                           error=error), status
+                           error=error, min_password=MIN_PASSWORD), status
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])

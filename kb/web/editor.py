@@ -18,6 +18,7 @@ from .. import access
 from ..errors import (EditConflict, InvalidNote, NoteExists, NoteNotFound, PermissionDenied, PersonalDataFound,
                       StorageError)
 from ..wiki import OURS_LABEL, Note, diff_html, has_conflict_marks, meta_to_dict, normalise_body, practice_template
+from ..wiki import title_name
 from .helpers import current_wiki, ui_lang
 from .messages import FIELDS, N_, field_label, translate
 
@@ -80,7 +81,13 @@ def render_editor(form: Form, note: Note | None, status: int = 200, may_preview:
     if "preview" in request.form and may_preview and current_user.is_authenticated:
         context.setdefault("preview", preview_html(form.body, form.values.get("language") or ""))
     return render_template("editor/edit.html", form=form, note=note, statuses=statuses, general_errors=general,
-                           field_labels=FIELD_LABELS, **context), status
+                           field_labels=FIELD_LABELS, name_from_title=name_from_title(form.values.get("title", "")),
+                           **context), status
+
+
+def name_from_title(title: str) -> str:
+    """The name a new note gets from its title when the writer gives none (before -2 if it is taken)."""
+    return title_name(title)
 
 
 def _try_save(form: Form, note: Note | None):
@@ -225,7 +232,9 @@ def preview():
     """The rendered body alone, for the editor's script to show without leaving the page."""
     body = normalise_body(request.form.get("body", ""))
     return Response(preview_html(body, request.form.get("language", "")),
-                    mimetype="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+                    mimetype="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store",
+                             "X-Kb-Name": name_from_title(request.form.get("title", "")[:300])})
 
 
 @bp.post("/notes/<slug>/status")

@@ -88,6 +88,9 @@ def _feed(title: str, page_url: str, **filters) -> Response:
                            root=root + "/", lang=ui_lang())
     response = Response(body, mimetype="application/atom+xml")
     response.content_type = ATOM
+    response.vary.add("Accept")
+    if request.accept_mimetypes.best_match(["application/atom+xml", "text/html"]) == "text/html":
+        response.content_type = "application/xml; charset=utf-8"  # a browser: shown through feed.xsl
     last_modified = dt.datetime.fromisoformat(updated.replace("Z", "+00:00"))
     return conditional(response, "feed", last_modified=last_modified, max_age=300)
 

@@ -1,6 +1,8 @@
 """Home page and note pages: read, raw source, history, one revision."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, g, render_template
 from flask_login import current_user
 
@@ -14,13 +16,16 @@ bp = Blueprint("notes", __name__)
 @bp.get("/")
 def home():
     wiki = current_wiki()
-    latest = wiki.search(current_user, SearchQuery(sort="newest", per_page=10, prefer_language=ui_lang()))
     mine = None
     regions = list(getattr(current_user, "regions", None) or [])
-    if regions:  # a focal point sees first what is new in the regions they answer for
+    latest = wiki.search(current_user, SearchQuery(sort="newest", per_page=15 if regions else 10,
+                                                   prefer_language=ui_lang()))
+    if regions:  # a focal point sees first what is new in the regions they answer for; "latest" the rest
         mine = wiki.search(current_user, SearchQuery(sort="newest", per_page=5, places=regions,
                                                      prefer_language=ui_lang()))
-    return render_template("notes/home.html", latest=latest, mine=mine)
+        shown = {h.slug for h in mine.hits}
+        latest = replace(latest, hits=[h for h in latest.hits if h.slug not in shown][:10])
+    return render_template("notes/home.html", latest=latest, mine=mine, my_region=regions[0] if regions else "")
 
 
 @bp.get("/notes/<slug>")

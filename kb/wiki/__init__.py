@@ -30,12 +30,12 @@ from ..taxonomy import LANGUAGES, Taxonomy
 from . import commits, drafting, importing, moves, redaction, review, revisions, saving
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
-from .drafting import normalise_body, practice_template
+from .drafting import normalise_body, practice_template, title_name
 from .writes import AuditSink, SaveResult, client_address, reset_client_address, set_client_address
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-__all__ = ["Wiki", "count_sources", "NoteView", "SaveResult", "AuditSink", "client_address", "set_client_address",
+__all__ = ["Wiki", "title_name", "count_sources", "NoteView", "SaveResult", "AuditSink", "client_address", "set_client_address",
            "reset_client_address", "missing_link_text",
            # what the web's editor shows of notes and their changes, through the one door
            "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",

@@ -37,6 +37,12 @@ def check_new_slug(slug: str, wiki: "Wiki | None" = None, renaming: str | None =
     return slug
 
 
+def title_name(title: str) -> str:
+    """The name a title gives a new note (before -2, -3, ... when it is taken); "" for no title."""
+    base = slugify(title or "", 110)
+    return base + "-note" if base in RESERVED else base
+
+
 def free_slug(wiki: "Wiki", title: str) -> str:
     """A slug derived from the title, with -2, -3, ... when it is taken (by a note or a rename's redirect)."""
     base = slugify(title, 110) or "note"
