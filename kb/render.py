@@ -70,7 +70,7 @@ class _Entry:
     wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
     links: tuple[str, ...]
     placeholder: re.Pattern | None = None  # matches this entry's placeholders
-    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, inner HTML) in ``html``
+    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, the masked anchor) in ``html``
     note_links: tuple[tuple[int, int, str, str], ...] = ()
     source: str | None = None  # a body shown as preformatted text: masked per reader, then escaped
     note_urls: bool = False  # whether the HTML or TOC holds a note URL written out (masked per reader)
