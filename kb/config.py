@@ -28,6 +28,8 @@ SETTINGS = (
     Setting("KB_MAX_REQUEST_MB", "4", "Largest request body accepted, in megabytes; larger ones get 413 unread."),
     Setting("KB_SESSION_IDLE_MINUTES", "60", "A sign-in ends after this many minutes without a request."),
     Setting("KB_SESSION_MAX_HOURS", "12", "A sign-in ends this many hours after it started, however active."),
+    Setting("KB_BASE_URL", "", "The site's public address (e.g. https://kb.example.org); full URLs to its notes, "
+            "under its path too, are note links (a /notes/<name> URL on any host already counts as one)."),
 )
 NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
 

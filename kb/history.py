@@ -234,7 +234,9 @@ class History:
                 path.write_bytes(data)
                 names.append(str(path))
             label_args = [arg for label in labels for arg in ("-L", _clean(label))]
-            proc = self._git("merge-file", "-p", "-q", *label_args, *names, check=False)
+            # kb's marks whatever the user's or system's git config says (diff3/zdiff3 would show the base)
+            proc = self._git("-c", "merge.conflictStyle=merge", "merge-file", "-p", "-q", *label_args, *names,
+                             check=False)
         if proc.returncode < 0 or proc.returncode > 127:  # git's error (e.g. binary files), or a signal
             return None, False
         return proc.stdout, proc.returncode == 0

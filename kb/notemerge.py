@@ -100,15 +100,30 @@ def changes_readers(before: NoteMeta, after: NoteMeta) -> bool:
     return any(getattr(before, name) != getattr(after, name) for name in READERS_FIELDS)
 
 
-def has_conflict_marks(text: str) -> bool:
-    """Whether a text holds a clash as merge_text marks it: a '<<<<<<< ' line, then a '=======' line, then
-    a '>>>>>>> ' line. A '=======' line alone is a Markdown heading's underline, not a mark."""
-    stage = 0
+# The lines kb's merge writes around a clash (git merge-file's marks; '|||||||' only in git's diff3 style,
+# which kb does not use, but a copy from elsewhere may hold it). A bare '=======' is a setext heading's underline.
+MARK_PREFIXES = ("<<<<<<< ", ">>>>>>> ", "||||||| ")
+
+
+def _mark_lines(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for line in (text or "").split("\n"):
-        if stage == 0 and line.startswith("<<<<<<< "):
-            stage = 1
-        elif stage == 1 and line == "=======":
-            stage = 2
-        elif stage == 2 and line.startswith(">>>>>>> "):
-            return True
-    return False
+        line = line.rstrip("\r")
+        if line.startswith(MARK_PREFIXES):
+            counts[line] = counts.get(line, 0) + 1
+    return counts
+
+
+def new_conflict_marks(text: str, saved: str | None = None) -> list[str]:
+    """The clash mark lines ('<<<<<<< ', '>>>>>>> ', '||||||| ' at a line's start) in ``text`` that the saved
+    note (``saved``) did not hold, each as often as it is new. Deleting only some of a clash's marks leaves
+    the others, so a save is refused on any new mark line; lines the saved note already held stay allowed."""
+    before = _mark_lines(saved or "")
+    return [line for line, count in _mark_lines(text).items() for _ in range(count - before.get(line, 0))]
+
+
+def has_conflict_marks(text: str, saved: str | None = None) -> bool:
+    """Whether a text holds any clash mark line ('<<<<<<< ', '>>>>>>> ' or '||||||| ' at a line's start) not
+    in ``saved``; even one line left of a clash counts. A '=======' line alone is a Markdown heading's
+    underline, not a mark."""
+    return bool(new_conflict_marks(text, saved))

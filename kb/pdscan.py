@@ -197,6 +197,33 @@ _REFERENCE_BEFORE = re.compile(r"(?:(?i:\b(?:n[°º]|no|law|loi|d[ée]cret|decre
                                r"القانون|قانون|المرسوم|مرسوم|القرار|قرار|المادة|مادة)[^\w\n]{0,4}\Z")
 
 
+# Lebanese numbers written with a slash after the area or mobile code: "01/234567", "03/123456", "71/123456".
+_PHONE_LB = re.compile(rf"(?=[0-9])(?<![\w/.,@+-])(?:0[1-9]|7[016-9]|81)/{_D}{{6}}(?![\w/@-]|[.,][0-9])")
+# Toll-free and shared-cost lines (numéros verts): hotlines, not people. Niger and Mali "80 00 xx xx",
+# Tunisia "80 10 xx xx", Morocco "080x xx xx xx".
+_TOLL_FREE = re.compile(r"80(?:00|10)\d{4}|080[0-9]\d{6}")
+# A number grouped in thousands ("24 206 636", "1 234 567"): a count, when a count word is near.
+_THOUSANDS = re.compile(rf"{_D}{{1,3}}(?:[ .\u00a0\u202f]{_D}{{3}}){{2,4}}")
+_COUNT_BEFORE = re.compile(
+    r"(?<!\w)(?i:population|inhabitants|habitants|people|persons|personnes|children|enfants|households|m[ée]nages|"
+    r"families|familles|migrants|refugees|r[ée]fugi[ée]s|census|recensement|estimated?|estim[ée]e?s?|total|"
+    r"budget|montant|fcfa|cfa|xof|dinars?|dirhams?|usd|eur|euros?|dollars?)(?!\w)|(?<!\w)(?:ال)?سكان|نسمة|عدد|مجموع")
+
+
+def _lb_phone_ok(text: str, m: re.Match, budget=None) -> bool:
+    before = text[max(0, m.start() - 40):m.start()]
+    return not _near_amount(text, m) and not (_has_word(before) and _REFERENCE_BEFORE.search(before))
+
+
+def _a_count(text: str, m: re.Match) -> bool:
+    """A number grouped in thousands with a count word earlier in its sentence (within 60 characters)."""
+    if not _THOUSANDS.fullmatch(m.group().strip()):
+        return False
+    before = text[max(0, m.start() - 60):m.start()]
+    before = re.split(r"[.!?؟\n]\s", before)[-1]
+    return _has_word(before) and _COUNT_BEFORE.search(before) is not None
+
+
 _WORDISH = re.compile(r"[^\W\d_]|[$€£₦%#]")
 
 
@@ -216,6 +243,8 @@ def _phone_ok(text: str, m: re.Match, budget: pdphone.Budget) -> bool:
     digits = _digits(raw)
     if not 7 <= len(digits) <= 17:  # no rule below takes fewer or more ("00" + 15 is the most)
         return False
+    if _TOLL_FREE.fullmatch(digits):
+        return False  # a green number: a hotline, not a person
     if not _has_word(before):
         before = ""  # no keyword, reference or ISBN can be in it
     elif _ISBN_BEFORE.search(before):
@@ -224,7 +253,7 @@ def _phone_ok(text: str, m: re.Match, budget: pdphone.Budget) -> bool:
         n = len(digits) - (0 if raw.lstrip("(").startswith("+") else 2)
         if 8 <= n <= 15:
             return True
-    elif _near_amount(text, m) or _REFERENCE_BEFORE.search(before):
+    elif _near_amount(text, m) or _REFERENCE_BEFORE.search(before) or _a_count(text, m):
         pass
     elif digits.startswith("0") and 9 <= len(digits) <= 11:
         first_group = re.match(f"{_D}+", raw.lstrip("("))
@@ -259,6 +288,7 @@ _DETECTORS = (
     ("id_number", _ID_KEY, _id_ok, _ID_STEMS, _ID_MESSAGE),
     ("id_number", _ID_BARE, None, None, _ID_MESSAGE),
     ("phone", _PHONE, _phone_ok, None, "Looks like a phone number."),
+    ("phone", _PHONE_LB, _lb_phone_ok, None, "Looks like a phone number."),
     ("id_number", _ID_DIGITS, _id_digits_ok, None, _ID_MESSAGE),
 )
 _OTHER_DIGITS = re.compile("[\u0660-\u0669\u06f0-\u06f9]")

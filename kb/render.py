@@ -15,6 +15,7 @@ import threading
 import xml.etree.ElementTree as etree
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -35,7 +36,8 @@ from .render_limits import TooComplex, check_complexity, split_blocks, without_c
 log = logging.getLogger(__name__)
 
 # [[target]] or [[target|label]]; \x02/\x03 are Markdown's own placeholders, never part of a link.
-WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{1,300}))?\]\]")
+# [[target|]] (an empty label) is a link without a label.
+WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{0,300}))?\]\]")
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 TAGS = _HEADINGS | {"p", "br", "hr", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -68,9 +70,11 @@ class _Entry:
     wikilinks: tuple[tuple[str, str | None, str], ...]  # (slug, label or None, target as written)
     links: tuple[str, ...]
     placeholder: re.Pattern | None = None  # matches this entry's placeholders
-    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, inner HTML) in ``html``
+    # Markdown or HTML links to a note page, checked per reader: (start, end, slug, the masked anchor) in ``html``
     note_links: tuple[tuple[int, int, str, str], ...] = ()
     source: str | None = None  # a body shown as preformatted text: masked per reader, then escaped
+    note_urls: bool = False  # whether the HTML or TOC holds a note URL written out (masked per reader)
+    note_images: bool = False  # whether an image's src is a note's URL (dropped per reader)
 
 
 _IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
@@ -162,7 +166,8 @@ class _WikiLinks(InlineProcessor):
 
 def _heading_id(value: str, separator: str) -> str:
     # The prefix keeps ids from clobbering DOM globals (id="location", id="forms"...).
-    return "h-" + slugify_unicode(value, separator)
+    # the same for every reader: a note URL written in a heading gives no note's name to its id
+    return "h-" + slugify_unicode(_note_url_re().sub(r"\1", value), separator)
 
 
 def _clean_input(body: str) -> str:
@@ -185,8 +190,12 @@ def _unique(items) -> list[str]:
 class Renderer:
     """Renders note bodies to safe HTML; the expensive part is cached, wiki links resolve per reader."""
 
-    def __init__(self, link_base: str = "/notes/", cache_size: int = 1024):
+    def __init__(self, link_base: str = "/notes/", cache_size: int = 1024, base_url: str = ""):
         self.link_base = link_base
+        # The site's own address (KB_BASE_URL): its path, when kb is served under one, also prefixes note URLs.
+        # Any absolute URL whose path starts with /notes/<slug> or /api/notes/<slug> counts as a note link
+        # anyway, whatever its host: a link to a note the reader may not open is hidden, when in doubt.
+        self.base_url = base_url
         self.cache_size = cache_size
         self.markdown_runs = 0  # how many bodies went through Markdown + bleach (cache misses)
         self._cache: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
@@ -220,27 +229,63 @@ class Renderer:
             body_html = f"<pre>{html.escape(self.mask_links(entry.source, lambda s: title_of(s) is not None))}</pre>"
         if entry.note_links:
             parts, pos = [], 0
-            for start, end, slug, inner in entry.note_links:
+            for start, end, slug, masked in entry.note_links:
                 if title_of(slug) is None:  # keep the writer's text, drop the target
-                    parts += [body_html[pos:start], f'<a class="wikilink missing">{inner}</a>']
+                    parts += [body_html[pos:start], masked]
                     pos = end
             body_html = "".join(parts) + body_html[pos:] if parts else body_html
+        if entry.note_images:
+            body_html = self._mask_images(body_html, lambda slug: title_of(slug) is None)
+        toc = entry.toc
+        if entry.note_urls:  # note URLs written out (autolinks' text, bare URLs, titles): the slug goes
+            body_html = self._mask_urls(body_html, lambda slug: title_of(slug) is None)
+            toc = self._mask_urls(toc, lambda slug: title_of(slug) is None)
         if entry.placeholder is not None:
             body_html = entry.placeholder.sub(link, body_html)
-        return Rendered(html=body_html, toc=entry.toc, links=list(entry.links))
+        return Rendered(html=body_html, toc=toc, links=list(entry.links))
+
+    def _note_path_slug(self, path: str) -> str | None:
+        """The slug of a site path under /notes/ or /api/notes/ (after KB_BASE_URL's path, if any)."""
+        try:
+            prefix = urlsplit(self.base_url or "").path.rstrip("/")
+        except ValueError:
+            prefix = ""
+        for root in dict.fromkeys([prefix, ""]):
+            for under in (self.link_base, "/api" + self.link_base):
+                if path.startswith(root + under):
+                    return slugify(unquote(path[len(root + under):].split("/", 1)[0])) or None
+        return None
+
+    def _mask_urls(self, text: str, hidden: Callable[[str], bool]) -> str:
+        """``text`` with the slug of every note URL (relative or absolute, any host) hidden replaced by '…'."""
+        def one(m: re.Match) -> str:
+            slug = slugify(unquote(html.unescape(m.group(2))))
+            return m.group(1) + "\u2026" if slug and hidden(slug) else m.group(0)
+        return self._url_re().sub(one, text)
+
+    def _url_re(self) -> re.Pattern:
+        try:
+            return _note_url_re(urlsplit(self.base_url or "").path.rstrip("/"))
+        except ValueError:
+            return _NOTE_URL_RE
 
     def _note_slug(self, href: str) -> str | None:
-        """The note a sanitised href leads to from a note page (relative links too), else None."""
+        """The note a sanitised href/src leads to from a note page, else None: relative links, and absolute
+        http(s) or protocol-relative URLs on any host whose path is under /notes/ or /api/notes/."""
         url = html.unescape(href)
-        if not url or url.startswith("#") or _scheme(url) != "" or _is_external(url):
+        if not url or url.startswith("#"):
             return None
+        scheme = _scheme(url)
         try:
-            path = urlsplit(urljoin(self.link_base + "_", url.strip())).path
+            if scheme in ("http", "https") or (scheme == "" and _is_external(url)):
+                path = urlsplit(_squash(url).replace("\\", "/")).path
+            elif scheme == "":
+                path = urlsplit(urljoin(self.link_base + "_", url.strip())).path
+            else:
+                return None
         except ValueError:
             return None
-        if not path.startswith(self.link_base):
-            return None
-        return slugify(unquote(path[len(self.link_base):].split("/", 1)[0])) or None
+        return self._note_path_slug(path)
 
     def mask_links(self, source: str, readable: Callable[[str], bool]) -> str:
         """Markdown source with the names of linked notes the reader may not open replaced by an ellipsis.
@@ -286,6 +331,8 @@ class Renderer:
         text = _clean_input(body)
         for pattern, repl in _PLAIN_STEPS:
             text = pattern.sub(repl, text)
+        if self.base_url:  # note URLs under the site's own path too
+            text = re.sub(self._url_re().pattern + r"[^\s()\[\]<>\"']*", " ", text, flags=re.I)
         return " ".join(html.unescape(text).split())
 
     def clear_cache(self) -> None:
@@ -339,16 +386,26 @@ class Renderer:
         placeholder = _placeholder_re(nonce) if found else None
         order = [int(m.group(1)) for m in placeholder.finditer(body_html)] if found else []
         return _Entry(body_html, toc, nonce, found, tuple(_unique(found[i][0] for i in order)), placeholder,
-                      self._note_links(body_html))
+                      self._note_links(body_html), note_urls=bool(self._url_re().search(body_html + toc)),
+                      note_images=any(self._note_slug(m.group(1)) for m in _IMG_SRC_RE.finditer(body_html)))
 
     def _note_links(self, body_html: str) -> tuple[tuple[int, int, str, str], ...]:
+        """Anchors leading to a note: (start, end, slug, the anchor without its target)."""
         found = []
         for a in _ANCHOR_RE.finditer(body_html):
             href = _HREF_RE.search(a.group(1))
             slug = self._note_slug(href.group(1)) if href else None
             if slug:
-                found.append((a.start(), a.end(), slug, a.group(2)))
+                found.append((a.start(), a.end(), slug, f'<a class="wikilink missing">{a.group(2)}</a>'))
         return tuple(found)
+
+    def _mask_images(self, body_html: str, hidden: Callable[[str], bool]) -> str:
+        """Images whose src is a note the reader may not open (its page, its raw source) lose their src."""
+        def one(m: re.Match) -> str:
+            src = _SRC_RE.search(m.group(1))
+            slug = self._note_slug(src.group(1)) if src else None
+            return "<img" + _SRC_RE.sub("", m.group(1)) + ">" if slug and hidden(slug) else m.group(0)
+        return _IMG_RE.sub(one, body_html)
 
 
     def _as_text(self, text: str, nonce: str) -> _Entry:
@@ -362,6 +419,22 @@ def _placeholder_re(nonce: str) -> re.Pattern:
 # Sanitised anchors (they never nest) and their href; a link destination or href/src value in source.
 _ANCHOR_RE = re.compile(r'<a((?:\s[^\s="<>]+(?:="[^"]*")?)*)>(.*?)</a>', re.S)  # bleach quotes with "
 _HREF_RE = re.compile(r'(?:^|\s)href="([^"]*)"')
+_IMG_RE = re.compile(r'<img((?:\s[^\s="<>/]+(?:="[^"]*")?)*)\s*/?>')
+_SRC_RE = re.compile(r'\ssrc="([^"]*)"')
+_IMG_SRC_RE = re.compile(r'<img\s[^<>]*?\bsrc="([^"]*)"')
+
+
+@lru_cache(maxsize=8)
+def _note_url_re(prefix: str = "") -> re.Pattern:
+    """A note URL written anywhere (text, attribute): relative (/notes/slug or /api/notes/slug, not inside
+    another path) or absolute on any host (http(s)://host/notes/slug, //host/notes/slug), optionally after
+    the site's path ``prefix`` (KB_BASE_URL's); group 2 is the slug."""
+    under = "(?:" + re.escape(prefix) + ")?" if prefix else ""
+    return re.compile(r"((?:(?:\bhttps?:)?//[^\s/?#\"'<>()\[\]|]+|(?<![\w/~%-]))" + under + r"(?:/api)?/notes/)"
+                      r"([^\s/?#()\[\]<>\"'|&]+)", re.I)
+
+
+_NOTE_URL_RE = _note_url_re()
 _SOURCE_DESTINATION_RE = re.compile(
     r"(\]\(\s*|^[ \t]*\[[^\]\n]+\]:[ \t]*|\b(?:href|src)\s*=\s*[\"']?)(<[^>\n]*>|[^\s)\"'<>]+)", re.M | re.I)
 
@@ -374,6 +447,7 @@ _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"\[\^[^\[\]\n]+\]:?", "", 0),                                # footnote markers
     (WIKILINK_RE.pattern, lambda m: m.group(2) or " ", 0),  # the label only: never the target's name
     (r"!?\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])", r"\1", 0),  # links, images -> their text
+    (_NOTE_URL_RE.pattern + r"[^\s()\[\]<>\"']*", " ", re.I),  # note URLs written out: never a linked name
     (r"^[ \t]*(?:#{1,6}[ \t]|>[ >\t]*|(?:[-*+]|\d{1,9}[.)])[ \t]+)", " ", re.M),  # block markers
     (r"^[ \t]*[-=*_|: \t]{3,}$", " ", re.M),                        # rules, underlines, table rules
     (r"[*`]+|~~|\b_+|_+\b", "", 0),                                  # inline markers, not snake_case

@@ -98,7 +98,7 @@ SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
 REPAIR_EVERY = 30.0  # seconds between two background refills of an index found damaged while serving
 # Bump when analysis, schema or the indexed text change: generations carry it, and ensure() replaces an
 # older one (3: plain text keeps only the label of a wiki link, never the name of the linked note).
-INDEX_VERSION = "kb-search-3"
+INDEX_VERSION = "kb-search-4"
 PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
 # on two-word queries it cost a third more time for no gain)
 

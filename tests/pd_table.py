@@ -98,6 +98,10 @@ TRUE_POSITIVES = [
     ("ar", "وُلدت بتاريخ 2008/11/02 في بنغازي.", "birth_date"),
     ("en", "Pick-up point 13.51274N 2.11284E at dawn.", "gps"),
     ("fr", "Envoyer les photos à moussa.diallo@orange.ml avant lundi.", "email"),
+    # --- a third batch, from an outside review: Lebanese numbers written with a slash
+    ("fr", "Le cousin à Beyrouth répond au 71/123456, plutôt le soir.", "phone"),
+    ("en", "Hassan in Zahle, 03/123456, knows where the family moved.", "phone"),
+    ("ar", "الأخ في صيدا 01/234567 يعرف أين انتقلت العائلة.", "phone"),
 ]
 
 # (language, sentence): no personal data
@@ -188,4 +192,11 @@ FALSE_POSITIVES = [
     ("en", "See the IASC guidelines (2019), pages 45-67, and the 2021 update.", ),
     ("ar", "الأطفال من مواليد السنوات 2008 إلى 2012 مشمولون بالبرنامج.", ),
     ("en", "Postal code 10001, PO Box 1234, Tunis.", ),
+    # --- a third batch, from an outside review: statistics grouped in threes, green numbers
+    ("en", "Niger's population reached 24 206 636 in the last estimate.", ),
+    ("fr", "Selon le recensement, la population atteint 21 904 983 en 2022.", ),
+    ("ar", "بلغ عدد السكان في مالي 22 395 489 حسب التقديرات.", ),
+    ("fr", "Appelez le numéro vert 80 10 12 34, gratuit depuis tout poste en Tunisie.", ),
+    ("en", "The toll-free line 0800 00 12 34 answers from any Moroccan phone.", ),
+    ("fr", "La ligne verte 80 00 22 22 répond de 8h à 20h à Bamako.", ),
 ]

@@ -177,3 +177,100 @@ def test_an_index_built_with_the_old_plain_text_is_rebuilt_at_start(app, wiki, s
 
 def _query(text: str) -> SearchQuery:
     return SearchQuery(q=text)
+
+
+# --- every ordinary way of writing a link to a note ------------------------------------------------------
+
+SECRET = "zqxhidden-alpha"  # a note the reader may not open; "zqxhidden" must show nowhere
+LINK_FORMS = [
+    "[the steps](https://kb.example.org/notes/{s})",          # copied from the address bar
+    "[the steps](https://kb.example.org/notes/{s}/history?x=1#top)",
+    "[the steps](http://localhost/notes/{s})",
+    "[the steps](HTTP://LOCALHOST:5000/notes/{s})",
+    "[the steps](//localhost/notes/{s})",
+    "<http://localhost/notes/{s}>",                            # an autolink: the URL is its text
+    "See https://kb.example.org/notes/{s} for the steps.",     # a bare URL, plain text
+    "See /notes/{s} and /api/notes/{s} for the steps.",
+    "![the map](/notes/{s}/raw)",
+    "![the map](https://kb.example.org/notes/{s}/raw)",
+    '<img src="/notes/{s}/raw" alt="the map">',
+    '<a href="https://kb.example.org/notes/{s}" title="https://kb.example.org/notes/{s}">the steps</a>',
+    "[the steps](/api/notes/{s})",
+    "[the steps](https://kb.example.org/api/notes/{s})",
+    "[[{s}|]]",                                                # an empty label: a link without one
+    "[the steps][r]\n\n[r]: https://kb.example.org/notes/{s}",
+    "# Steps at https://kb.example.org/notes/{s}\n\n## More\n",  # in a heading: its id and the TOC too
+]
+
+
+def _closed(slug):
+    return None
+
+
+def _open(slug):
+    return "Shelter steps" if slug == SECRET else None
+
+
+@pytest.mark.parametrize("form", LINK_FORMS)
+def test_no_link_form_shows_the_name_of_a_note_the_reader_may_not_open(form):
+    from kb.render import Renderer
+    body = "Intro.\n\n" + form.format(s=SECRET) + "\n"
+    renderer = Renderer(cache_size=0)
+    rendered = renderer.render(body, _closed)
+    assert "zqxhidden" not in rendered.html + rendered.toc
+    assert "zqxhidden" not in renderer.plain_text(body)  # the index is shared by all readers
+    assert "zqxhidden" not in renderer.mask_links(body, lambda slug: slug != SECRET)
+    ghost = Renderer(cache_size=0).render(body.replace(SECRET, GHOST), _closed)
+    assert rendered.html.replace("\u2026", "") == ghost.html.replace("\u2026", "")  # like a link to no note
+    readable = renderer.render(body, _open)
+    if "](" in form or "href" in form or "src" in form or "[[" in form or "]:" in form:
+        assert SECRET in readable.html  # those who may open it keep the link
+
+
+def test_a_site_served_under_a_path_masks_its_full_urls_too():
+    from kb.render import Renderer
+    body = f"[a](https://example.org/kb/notes/{SECRET}) and https://example.org/kb/api/notes/{SECRET}\n"
+    renderer = Renderer(base_url="https://example.org/kb")
+    html = renderer.render(body, _closed).html
+    assert "zqxhidden" not in html + renderer.plain_text(body) and '<a class="wikilink missing">a</a>' in html
+    assert SECRET in renderer.render(body, _open).html
+
+
+def test_links_elsewhere_stay_links():
+    from kb.render import Renderer
+    body = f"[a](https://example.org/guides/notes/{SECRET}) [b](https://example.org/static/x) ![c](/static/c.png)"
+    html = Renderer().render(body, _closed).html
+    assert 'href="https://example.org/guides/notes/' in html and 'href="https://example.org/static/x"' in html
+    assert 'src="/static/c.png"' in html
+
+
+@pytest.fixture
+def secret_links(wiki):
+    wiki.save(ADMIN, SECRET, NoteMeta(title="Crossing points", language="en", regions=["Morocco"],
+                                      topics=["community-planning"], visibility="restricted", status="published",
+                                      summary="Where to cross."), "Routes.", None, create=True)
+    body = "Fenwoldery outreach.\n\n" + "\n\n".join(f.format(s=SECRET) for f in LINK_FORMS) + "\n"
+    meta = NoteMeta(title="Fenwoldery outreach", language="en", regions=["Niger"], topics=["community-planning"],
+                    visibility="public", status="published", summary="Outreach at Fenwoldery.")
+    wiki.save(ADMIN, "fenwoldery-outreach", meta, body, None, create=True)
+    return wiki
+
+
+@pytest.mark.parametrize("username", [None, "pat"])
+def test_full_urls_images_and_api_links_to_a_hidden_note_show_nowhere(app, secret_links, username):
+    client = reader(app, username)
+    for url in ("/notes/fenwoldery-outreach", "/notes/fenwoldery-outreach/raw", "/api/notes/fenwoldery-outreach",
+                "/api/search?q=fenwoldery", "/search?q=fenwoldery", "/feeds/all.atom", "/feeds/regions/niger.atom"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        assert "zqxhidden" not in resp.get_data(as_text=True).casefold(), url
+    hits = client.get("/api/search?q=fenwoldery").get_json()["hits"]
+    assert "fenwoldery-outreach" in [h["slug"] for h in hits]
+    assert client.get("/api/search?q=zqxhidden").get_json()["hits"] == []
+    with client.get("/regions/niger/export.zip") as resp, zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        names = " ".join(zf.namelist())
+        assert "notes/fenwoldery-outreach.html" in names and "search-index.js" in names
+        for name in zf.namelist():
+            assert "zqxhidden" not in zf.read(name).decode("utf-8", "replace").casefold(), name
+    admin = reader(app, "admin").get("/notes/fenwoldery-outreach").get_data(as_text=True)
+    assert f'href="https://kb.example.org/notes/{SECRET}"' in admin and f'src="/notes/{SECRET}/raw"' in admin

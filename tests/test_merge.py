@@ -56,16 +56,44 @@ def test_merge_file_combines_separate_changes_and_marks_a_clash_with_both_sides_
     assert not list((tmp_path / ".git").glob("kb-merge-*"))  # its temporary files are gone
 
 
+@pytest.mark.parametrize("style", ["diff3", "zdiff3"])
+def test_merge_file_ignores_the_users_git_conflict_style(tmp_path, monkeypatch, style):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f"[merge]\n\tconflictStyle = {style}\n", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    h = History(tmp_path / "repo")
+    h.init()
+    merged, clean = h.merge_file(b"One.\n\nTwo.\n", b"One.\n\nTwo A.\n", b"One.\n\nTwo B.\n",
+                                 labels=("your version", "base", "saved by amina"))
+    assert not clean and b"|||||||" not in merged and b"base" not in merged
+    assert merged == b"One.\n\n<<<<<<< your version\nTwo A.\n=======\nTwo B.\n>>>>>>> saved by amina\n"
+
+
 @pytest.mark.parametrize("body, marked", [
     ("a\n<<<<<<< your version\nx\n=======\ny\n>>>>>>> saved by amina (2026-12-03 10:00 UTC)\nb", True),
     ("<<<<<<< votre version\nx\n=======\n>>>>>>> enregistrée par amina\n", True),
     ("Heading\n=======\n\ntext", False),                       # a setext heading underline
-    ("<<<<<<< arrows\n\nno separator\n>>>>>>> arrows", False),
-    (">>>>>>> x\n=======\n<<<<<<< y", False),                    # not in a clash's order
+    ("<<<<<<< arrows\n\nno separator\n>>>>>>> arrows", True),  # what is left of a clash is still marks
+    (">>>>>>> x\n=======\n<<<<<<< y", True),
+    ("text\n<<<<<<< your version\nx\n=======\ny\n", True),     # only the closing mark deleted
+    ("x\n=======\ny\n>>>>>>> saved by moussa\n", True),          # only the opening mark deleted
+    ("a\n||||||| base\nb\n", True),                               # git's diff3 base mark
+    ("text with <<<<<<< inside a line\n    >>>>>>> indented", False),
     ("", False),
 ])
 def test_conflict_marks_are_told_from_markdown(body, marked):
     assert notemerge.has_conflict_marks(body) is marked
+
+
+def test_only_mark_lines_the_saved_note_did_not_hold_count():
+    saved = "A note on git:\n\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> branch\n"
+    assert not notemerge.has_conflict_marks(saved, saved)
+    assert not notemerge.has_conflict_marks(saved + "\nMore.\n", saved)
+    again = saved + "\n<<<<<<< your version\nx\n=======\ny\n"  # a new clash's opening mark is left
+    assert notemerge.new_conflict_marks(again, saved) == ["<<<<<<< your version"]
+    assert notemerge.new_conflict_marks(saved + "\n<<<<<<< HEAD\n", saved) == ["<<<<<<< HEAD"]  # one more
 
 
 def test_front_matter_merges_field_by_field():
@@ -155,6 +183,29 @@ def test_overlapping_puts_get_409_with_the_merged_text_to_resolve(api, content):
     assert "(admin and moussa)" in text and "(moussa).\n" not in text and "<<<<<<<" not in text
 
 
+@pytest.mark.parametrize("removed", ["<<<<<<< ", ">>>>>>> ", "======="])
+def test_a_save_with_part_of_the_clash_marks_left_is_refused(api, content, removed):
+    start = api("GET", f"/api/notes/{AGADEZ}").get_json()
+    base, body = start["revision"], start["body"]
+    assert api("PUT", f"/api/notes/{AGADEZ}", "admin",
+               {"body": body.replace(RESULTS_LINE, "- Average stay: 19 days (admin)."), "base_revision": base}
+               ).status_code == 200
+    clash = api("PUT", f"/api/notes/{AGADEZ}", "moussa",
+                {"body": body.replace(RESULTS_LINE, "- Average stay fell (moussa)."), "base_revision": base})
+    assert clash.status_code == 409
+    error = clash.get_json()["error"]
+    saved, merged = error["current_revision"], error["merged_body"]
+    lines = merged.split("\n")
+    kept = [line for line in lines if not line.startswith(removed)]
+    assert len(kept) == len(lines) - 1  # exactly one mark line removed
+    refused = api("PUT", f"/api/notes/{AGADEZ}", "moussa", {"body": "\n".join(kept), "base_revision": saved})
+    assert refused.status_code == 422
+    assert [f["field"] for f in refused.get_json()["error"]["fields"]] == ["body"]
+    assert head(content) == saved
+    text = stored(content)
+    assert "<<<<<<<" not in text and ">>>>>>>" not in text and "(moussa)" not in text
+
+
 def test_a_status_change_is_not_merged_over_changes_the_writer_has_not_seen(api, content):
     start = api("GET", f"/api/notes/{AGADEZ}").get_json()
     base = start["revision"]
@@ -187,7 +238,7 @@ def test_a_base_of_another_note_is_a_conflict(api, content):
 
 def test_a_setext_heading_underline_is_not_a_conflict_mark(api, content):
     start = api("GET", f"/api/notes/{AGADEZ}").get_json()
-    body = "Overview\n=======\n\n<<<<<<< not a clash, just arrows\n\n" + start["body"]
+    body = "Overview\n=======\n\nArrows <<<<<<< inside a line\n\n" + start["body"]
     resp = api("PUT", f"/api/notes/{AGADEZ}", "moussa", {"body": body, "base_revision": start["revision"]})
     assert resp.status_code == 200 and "Overview\n=======\n" in stored(content)
 
