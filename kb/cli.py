@@ -17,7 +17,7 @@ def _wiki(ctx: click.Context):
     from .wiki import Wiki
     values = ctx.obj["config"]
     try:
-        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"])
+        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -63,13 +63,13 @@ class NoteView:
 
 
 class Wiki:
-    def __init__(self, content_dir: Path, index_dir: Path):
+    def __init__(self, content_dir: Path, index_dir: Path, base_url: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
         self.store = Store(self.content_dir)
         self.history = History(self.content_dir)
         self.index = SearchIndex(Path(index_dir))
-        self.renderer = Renderer(link_base="/notes/")
+        self.renderer = Renderer(link_base="/notes/", base_url=base_url)  # its own full URLs are note links too
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
         self.redirects = Redirects(self.store)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)

@@ -21,8 +21,8 @@ CONFLICT_MARKS = N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): kee
 
 
 def _refuse_conflict_marks(body: str, current: Note | None) -> None:
-    """A body still holding a clash's marks is not saved (unless the saved note already held such lines)."""
-    if notemerge.has_conflict_marks(body) and not (current and notemerge.has_conflict_marks(current.body)):
+    """A body holding a clash's mark line that the saved note did not hold is not saved."""
+    if notemerge.has_conflict_marks(body, current.body if current else None):
         raise InvalidNote([("body", Message(CONFLICT_MARKS))])
 
 
