@@ -346,6 +346,8 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
         reader = users.by_username(username)
         if reader is None or not reader.active:
             raise click.ClickException(f"No active account named {username!r}.")
+    if include_internal and not out.name.endswith("-internal.zip"):  # the name itself says what it is
+        out = out.with_name(out.name.removesuffix(".zip") + "-internal.zip")
     part = out.with_name(out.name + ".part")
     try:
         with open(part, "wb") as fh:
@@ -361,8 +363,6 @@ def export(ctx: click.Context, region: str, topics: tuple[str, ...], languages: 
         _fail(exc)
     if username and not include_internal:
         click.echo(f"A public pack: add --include-internal for all that {username} may read.", err=True)
-    if include_internal and not out.name.endswith("-internal.zip"):
-        click.echo(f"Not for public sharing: consider naming it {report.folder}.zip.", err=True)
     click.echo(f"Wrote {len(report.slugs)} notes to {out}{' (the newest only)' if report.truncated else ''}.")
 
 

@@ -79,15 +79,31 @@ def scan_note(meta: NoteMeta, body: str) -> list[PdFinding]:
     return out
 
 
-def personal_data(meta: NoteMeta, body: str, previous: Note | None) -> list[PdFinding]:
+def scan_words(fieldname: str, text: str) -> list[PdFinding]:
+    """Findings in a short text that leaves kb beside the note: a change summary (shown in the public
+    history) or a note's name (in every URL), whose hyphens are read as spaces."""
+    text = str(text or "")
+    if fieldname == "slug":
+        text = text.replace("-", " ")
+    return [PdFinding(fieldname, f.line, f.column, f.kind, f.text, f.message) for f in pdscan.scan(text)]
+
+
+def personal_data(meta: NoteMeta, body: str, previous: Note | None, message: str = "",
+                  slug: str = "") -> list[PdFinding]:
     """Findings that need a confirmation: only when the save leaves the note public and published, and only
     those the already public version did not have (a confirmed note is not questioned again on every edit).
-    Every front-matter value is read, not only the title, the summary and the body."""
+    Every front-matter value is read, not only the title, the summary and the body; and the change summary
+    (every save has its own) and a new note's name, which leave kb with it (history, URLs)."""
     if not is_public(meta):
         return []
+    extra = scan_words("message", message) + scan_words("slug", slug)
     was_public = previous is not None and is_public(previous.meta)
     if was_public and note_fields(previous.meta, previous.body) == note_fields(meta, body):
-        return []  # nothing that is scanned changed (a scan of a long note costs tens of milliseconds)
+        return extra  # nothing else that is scanned changed (a scan of a long note costs tens of milliseconds)
+    return extra + _fresh(meta, body, previous, was_public)
+
+
+def _fresh(meta: NoteMeta, body: str, previous: Note | None, was_public: bool) -> list[PdFinding]:
     findings = scan_note(meta, body)
     if not findings or not was_public:
         return findings

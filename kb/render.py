@@ -15,9 +15,7 @@ import threading
 import xml.etree.ElementTree as etree
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable
-from urllib.parse import unquote, urljoin, urlsplit
 
 import bleach
 import markdown
@@ -31,13 +29,10 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.util import AtomicString
 
 from .model import slugify
+from .render_links import _IMG_SRC_RE, _NOTE_URL_RE, WIKILINK_RE, NoteLinks, _is_external, _note_url_re, _scheme
 from .render_limits import TooComplex, check_complexity, split_blocks, without_code
 
 log = logging.getLogger(__name__)
-
-# [[target]] or [[target|label]]; \x02/\x03 are Markdown's own placeholders, never part of a link.
-# [[target|]] (an empty label) is a link without a label.
-WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{0,300}))?\]\]")
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 TAGS = _HEADINGS | {"p", "br", "hr", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -52,6 +47,8 @@ MISSING_LINK_TEXT = "unavailable note"
 
 # C0 controls other than tab/newline/carriage return: invalid in HTML, and \x02/\x03 are Markdown's stash.
 _CONTROLS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 
 
 @dataclass
@@ -77,22 +74,6 @@ class _Entry:
     note_images: bool = False  # whether an image's src is a note's URL (dropped per reader)
 
 
-_IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
-
-
-def _squash(url: str) -> str:
-    """The URL as a browser reads its start: entities decoded, blanks and controls dropped, lowercase."""
-    return _IGNORED_IN_URLS.sub("", html.unescape(url)).lower()
-
-
-def _scheme(url: str) -> str | None:
-    """The URL's scheme ('' for relative), None when unparseable."""
-    try:
-        return urlsplit(_squash(url)).scheme
-    except ValueError:
-        return None
-
-
 def _allow_attr(tag: str, name: str, value: str) -> bool:
     """The attribute allow-list; bleach also checks href/src against PROTOCOLS after this."""
     if name == "id":
@@ -113,11 +94,6 @@ def _allow_attr(tag: str, name: str, value: str) -> bool:
     if tag in ("td", "th"):
         return name == "align" and value in ("left", "center", "right")
     return False
-
-
-def _is_external(href: str) -> bool:
-    # '//host' and '/\host' are protocol-relative to browsers.
-    return _scheme(href) in ("http", "https") or _squash(href)[:2] in ("//", "/\\", "\\\\", "\\/")
 
 
 class _ExternalLinks(Filter):
@@ -187,7 +163,7 @@ def _unique(items) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-class Renderer:
+class Renderer(NoteLinks):
     """Renders note bodies to safe HTML; the expensive part is cached, wiki links resolve per reader."""
 
     def __init__(self, link_base: str = "/notes/", cache_size: int = 1024, base_url: str = ""):
@@ -243,83 +219,6 @@ class Renderer:
         if entry.placeholder is not None:
             body_html = entry.placeholder.sub(link, body_html)
         return Rendered(html=body_html, toc=toc, links=list(entry.links))
-
-    def _note_path_slug(self, path: str) -> str | None:
-        """The slug of a site path under /notes/ or /api/notes/ (after KB_BASE_URL's path, if any)."""
-        try:
-            prefix = urlsplit(self.base_url or "").path.rstrip("/")
-        except ValueError:
-            prefix = ""
-        for root in dict.fromkeys([prefix, ""]):
-            for under in (self.link_base, "/api" + self.link_base):
-                if path.startswith(root + under):
-                    return slugify(unquote(path[len(root + under):].split("/", 1)[0])) or None
-        return None
-
-    def _mask_urls(self, text: str, hidden: Callable[[str], bool]) -> str:
-        """``text`` with the slug of every note URL (relative or absolute, any host) hidden replaced by '…'."""
-        def one(m: re.Match) -> str:
-            slug = slugify(unquote(html.unescape(m.group(2))))
-            return m.group(1) + "\u2026" if slug and hidden(slug) else m.group(0)
-        return self._url_re().sub(one, text)
-
-    def _url_re(self) -> re.Pattern:
-        try:
-            return _note_url_re(urlsplit(self.base_url or "").path.rstrip("/"))
-        except ValueError:
-            return _NOTE_URL_RE
-
-    def _note_slug(self, href: str) -> str | None:
-        """The note a sanitised href/src leads to from a note page, else None: relative links, and absolute
-        http(s) or protocol-relative URLs on any host whose path is under /notes/ or /api/notes/."""
-        url = html.unescape(href)
-        if not url or url.startswith("#"):
-            return None
-        scheme = _scheme(url)
-        try:
-            if scheme in ("http", "https") or (scheme == "" and _is_external(url)):
-                path = urlsplit(_squash(url).replace("\\", "/")).path
-            elif scheme == "":
-                path = urlsplit(urljoin(self.link_base + "_", url.strip())).path
-            else:
-                return None
-        except ValueError:
-            return None
-        return self._note_path_slug(path)
-
-    def mask_links(self, source: str, readable: Callable[[str], bool]) -> str:
-        """Markdown source with the names of linked notes the reader may not open replaced by an ellipsis.
-
-        ``[[slug]]`` becomes ``[[…]]``, ``[[slug|label]]`` keeps its label, and note URLs (``/notes/slug``,
-        relative link destinations, href/src values) lose the slug; for readers who may not edit the note.
-        """
-        seen: dict[str, bool] = {}
-
-        def hidden(slug: str | None) -> bool:
-            if not slug:
-                return False
-            if slug not in seen:
-                seen[slug] = not readable(slug)
-            return seen[slug]
-
-        def wiki(m: re.Match) -> str:
-            if not hidden(slugify(html.unescape(m.group(1)).strip())):
-                return m.group(0)
-            return "[[\u2026" + ("" if m.group(2) is None else "|" + m.group(2)) + "]]"
-
-        def destination(m: re.Match) -> str:
-            url = m.group(2)
-            if url.startswith("<") and url.endswith(">"):
-                url = url[1:-1]
-            return m.group(1) + "\u2026" if hidden(self._note_slug(url)) else m.group(0)
-
-        def note_path(m: re.Match) -> str:
-            return m.group(1) + "\u2026" if hidden(slugify(unquote(m.group(2)))) else m.group(0)
-
-        text = WIKILINK_RE.sub(wiki, source)
-        text = _SOURCE_DESTINATION_RE.sub(destination, text)
-        base = re.escape(self.link_base)
-        return re.sub(r"(" + base + r")([^\s/?#()\[\]<>\"'|]+)", note_path, text)
 
     def links(self, body: str) -> list[str]:
         """Wiki-link targets in order of first appearance, skipping fenced code and code spans."""
@@ -389,25 +288,6 @@ class Renderer:
                       self._note_links(body_html), note_urls=bool(self._url_re().search(body_html + toc)),
                       note_images=any(self._note_slug(m.group(1)) for m in _IMG_SRC_RE.finditer(body_html)))
 
-    def _note_links(self, body_html: str) -> tuple[tuple[int, int, str, str], ...]:
-        """Anchors leading to a note: (start, end, slug, the anchor without its target)."""
-        found = []
-        for a in _ANCHOR_RE.finditer(body_html):
-            href = _HREF_RE.search(a.group(1))
-            slug = self._note_slug(href.group(1)) if href else None
-            if slug:
-                found.append((a.start(), a.end(), slug, f'<a class="wikilink missing">{a.group(2)}</a>'))
-        return tuple(found)
-
-    def _mask_images(self, body_html: str, hidden: Callable[[str], bool]) -> str:
-        """Images whose src is a note the reader may not open (its page, its raw source) lose their src."""
-        def one(m: re.Match) -> str:
-            src = _SRC_RE.search(m.group(1))
-            slug = self._note_slug(src.group(1)) if src else None
-            return "<img" + _SRC_RE.sub("", m.group(1)) + ">" if slug and hidden(slug) else m.group(0)
-        return _IMG_RE.sub(one, body_html)
-
-
     def _as_text(self, text: str, nonce: str) -> _Entry:
         return _Entry("", "", nonce, (), tuple(self.links(text)), source=text)
 
@@ -415,28 +295,6 @@ class Renderer:
 def _placeholder_re(nonce: str) -> re.Pattern:
     return re.compile(r'<a [^>]*?title="wl-' + nonce + r'-(\d+)"[^>]*>[^<]*</a>')
 
-
-# Sanitised anchors (they never nest) and their href; a link destination or href/src value in source.
-_ANCHOR_RE = re.compile(r'<a((?:\s[^\s="<>]+(?:="[^"]*")?)*)>(.*?)</a>', re.S)  # bleach quotes with "
-_HREF_RE = re.compile(r'(?:^|\s)href="([^"]*)"')
-_IMG_RE = re.compile(r'<img((?:\s[^\s="<>/]+(?:="[^"]*")?)*)\s*/?>')
-_SRC_RE = re.compile(r'\ssrc="([^"]*)"')
-_IMG_SRC_RE = re.compile(r'<img\s[^<>]*?\bsrc="([^"]*)"')
-
-
-@lru_cache(maxsize=8)
-def _note_url_re(prefix: str = "") -> re.Pattern:
-    """A note URL written anywhere (text, attribute): relative (/notes/slug or /api/notes/slug, not inside
-    another path) or absolute on any host (http(s)://host/notes/slug, //host/notes/slug), optionally after
-    the site's path ``prefix`` (KB_BASE_URL's); group 2 is the slug."""
-    under = "(?:" + re.escape(prefix) + ")?" if prefix else ""
-    return re.compile(r"((?:(?:\bhttps?:)?//[^\s/?#\"'<>()\[\]|]+|(?<![\w/~%-]))" + under + r"(?:/api)?/notes/)"
-                      r"([^\s/?#()\[\]<>\"'|&]+)", re.I)
-
-
-_NOTE_URL_RE = _note_url_re()
-_SOURCE_DESTINATION_RE = re.compile(
-    r"(\]\(\s*|^[ \t]*\[[^\]\n]+\]:[ \t]*|\b(?:href|src)\s*=\s*[\"']?)(<[^>\n]*>|[^\s)\"'<>]+)", re.M | re.I)
 
 _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"^(?:`{3,}|~{3,})[^\n]*$", " ", re.M),                       # fence lines (code stays)

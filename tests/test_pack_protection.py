@@ -150,3 +150,8 @@ def test_cli_include_internal_makes_and_records_an_internal_pack(env):  # noqa: 
     finally:
         users.dispose()
     assert [(e.actor, e.target) for e in entries] == [("cli", "sahel")] and "for moussa" in entries[0].detail
+    # a name that does not say "internal" is made to: the file tells what it is wherever it travels
+    result = run("export", "--region", "Sahel", "--user", "moussa", "--include-internal",
+                 "--out", str(env / "for-partners.zip"))
+    assert result.exit_code == 0, result.output
+    assert (env / "for-partners-internal.zip").exists() and not (env / "for-partners.zip").exists()

@@ -64,6 +64,24 @@ def test_an_extra_key_blocks_publication_and_an_edit_of_a_public_note_is_asked_a
     wiki.save(moussa, "pd-extra", meta(status="draft", extra={"phone": "0912345678"}), "Body.", again.revision)
 
 
+def test_the_change_summary_and_a_new_notes_name_are_read_too(app, wiki, client):
+    """Both leave kb with a public note: the summary in its public history, the name in every URL."""
+    moussa = app.extensions["kb.users"].by_username("moussa")
+    first = wiki.save(moussa, "pd-summary", meta(), "Body.", None, create=True)
+    with pytest.raises(PersonalDataFound) as exc:
+        wiki.save(moussa, "pd-summary", meta(), "Body, edited.", first.revision,
+                  message="Removed the number 76 45 12 38 of Awa, case MLI-GAO-24-0173")
+    assert sorted((f.field, f.kind) for f in exc.value.findings) == [("message", "id_number"), ("message", "phone")]
+    assert wiki.revision_of("pd-summary") == first.revision  # nothing saved
+    history = client.get("/notes/pd-summary/history").get_data(as_text=True)
+    assert "76 45 12 38" not in history
+    with pytest.raises(PersonalDataFound) as exc:
+        wiki.save(moussa, "awa-diallo-76451238", meta(), "Body.", None, create=True)
+    assert [f.field for f in exc.value.findings] == ["slug"]
+    # a draft's summary and name are not public: not asked
+    wiki.save(moussa, "draft-76451238", meta(status="draft"), "Body.", None, create=True, message="call 76 45 12 38")
+
+
 # --- kb import -------------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -126,10 +126,14 @@ def test_a_passage_over_several_lines_and_a_name_in_the_title(story, client, as_
     resp = redact_form(client, passage="border post in\r\nGogui.   She travels with")  # wrapped differently
     assert resp.status_code == 303
     assert b"Gogui" not in everything_in_git(site / "content")
-    resp = redact_form(client, passage="Reintegration counselling")  # the start of the title, in YAML
+    before = git(site / "content", "log", "--all", "--format=%H")
+    resp = redact_form(client, passage="Reintegration counselling")  # also in the note's name: kb cannot
+    assert resp.status_code == 422 and "part of the note" in resp.get_data(as_text=True)
+    assert git(site / "content", "log", "--all", "--format=%H") == before  # nothing rewritten
+    resp = redact_form(client, passage="in Bamako and Kayes")  # the end of the title, in YAML
     assert resp.status_code == 303
     page = client.get(f"/notes/{SLUG}").get_data(as_text=True)
-    assert "(redacted) for returnees" in wiki.get_note(None, SLUG).meta.title and "(redacted)" in page
+    assert "for returnees (redacted)" in wiki.get_note(None, SLUG).meta.title and "(redacted)" in page
 
 
 def test_bad_requests_change_nothing(story, client, as_user, site):

@@ -113,6 +113,27 @@ def test_renaming_onto_a_hidden_notes_name_answers_as_for_a_free_name(as_user):
     assert client.get(f"/notes/{RESTRICTED}").status_code == 404  # still hidden, still in place
 
 
+def test_the_old_name_of_a_hidden_note_answers_as_for_a_free_name(app, client, as_user):
+    wiki = app.extensions["kb.wiki"]
+    admin = app.extensions["kb.users"].by_username("admin")
+    base = wiki.revision_of(RESTRICTED)
+    wiki.rename(admin, RESTRICTED, "safe-house-protocol-libya-2027", base)  # its old name now redirects
+    headers = bearer(app, "pat")
+    resp = client.post("/api/notes", json=api_note(RESTRICTED), headers=headers)
+    free = client.post("/api/notes", json=api_note("never-used-before"), headers=headers)
+    assert resp.status_code == free.status_code == 201  # not 422 "leads to a renamed note"
+    assert resp.get_json()["slug"] != RESTRICTED and wiki.redirects.target(RESTRICTED)  # the redirect stays
+    client = as_user("moussa")  # renaming onto it: the same
+    rev = client.get(f"/api/notes/{AGADEZ}").get_json()["revision"]
+    resp = client.post(f"/notes/{AGADEZ}/rename", data={"new_slug": RESTRICTED, "base_revision": rev,
+                                                         "csrf_token": csrf_token(client, f"/notes/{AGADEZ}")})
+    assert resp.status_code == 303 and not resp.headers["Location"].endswith(f"/notes/{RESTRICTED}")
+    # the old name of a note the writer may read is still refused, with the reason
+    wiki.rename(admin, LEBANON, "pfa-training-lebanon", wiki.revision_of(LEBANON))
+    resp = client.post("/api/notes", json=api_note(LEBANON), headers=bearer(app, "pat"))
+    assert resp.status_code == 422 and "renamed note" in resp.get_data(as_text=True)
+
+
 def _medians(client, paths: list[str], rounds: int = 40) -> list[float]:
     for path in paths * 5:
         client.get(path)
@@ -182,7 +203,7 @@ def test_a_hidden_revision_is_a_404_like_an_unknown_one(app, client, as_user):
 
 def test_a_change_summary_that_imitates_kbs_records_shows_as_plain_text(as_user):
     client = as_user("moussa")
-    for message in ("Status: draft -> published", "Personal-data-confirmed: x", "Restored-from: 0123456789"):
+    for message in ("Status: draft -> published", "Personal-data-confirmed: x", "Restored-from: abcdef1234"):
         got = client.get(f"/api/notes/{AGADEZ}").get_json()
         resp = client.put(f"/api/notes/{AGADEZ}", json={"base_revision": got["revision"], "message": message,
                                                          "body": got["body"] + "\nOne more line.\n"},
@@ -192,7 +213,7 @@ def test_a_change_summary_that_imitates_kbs_records_shows_as_plain_text(as_user)
     assert "Status: draft -&gt; published" in page and "Personal-data-confirmed: x" in page  # the summaries
     assert 'class="badge status-change"' not in page
     assert 'class="confirmed"' not in page
-    assert "restores 0123456789" not in page
+    assert "restores abcdef1234" not in page
     # the real thing still shows: a status change kb records itself
     got = client.get(f"/api/notes/{AGADEZ}").get_json()
     client.put(f"/api/notes/{AGADEZ}", json={"base_revision": got["revision"], "meta": {"status": "draft"}},

@@ -73,7 +73,7 @@ def create_note():
     wanted = data.get("slug")
     if wanted is not None:
         try:
-            wanted = wiki.check_new_slug(wanted if isinstance(wanted, str) else "")
+            wanted = wiki.check_new_slug(wanted if isinstance(wanted, str) else "", current_user)
         except InvalidNote as exc:
             problems.extend(exc.problems)
     if problems:

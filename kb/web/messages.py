@@ -46,6 +46,7 @@ FIELDS = {
     "title": N_("Title"), "language": N_("Language"), "regions": N_("Regions and countries"),
     "topics": N_("Topics"), "audience": N_("Audience"), "visibility": N_("Visibility"), "status": N_("Status"),
     "summary": N_("Summary"), "body": N_("Body"), "slug": N_("Address (note name)"),
+    "message": N_("What did you change?"),
     "front matter": N_("Front matter"), "translations": N_("Translations"), "authors": N_("Authors"),
     "created": N_("Created"), "updated": N_("Updated"),
 }

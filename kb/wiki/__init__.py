@@ -298,8 +298,8 @@ class Wiki:
     def new_name(self, user: Any, title: str, wanted: str = "") -> tuple[str, str]:
         return drafting.new_name(self, user, title, wanted)
 
-    def check_new_slug(self, slug: str) -> str:
-        return drafting.check_new_slug(slug, self)
+    def check_new_slug(self, slug: str, user: Any = None) -> str:
+        return drafting.check_new_slug(slug, self, user=user)
 
     def new_meta(self, fields: dict, current: NoteMeta | None) -> NoteMeta:
         return drafting.new_meta(self.taxonomy, fields, current)

@@ -18,7 +18,7 @@ def normalise_body(body: str) -> str:
     return str(body or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def check_new_slug(slug: str, wiki: "Wiki | None" = None, renaming: str | None = None) -> str:
+def check_new_slug(slug: str, wiki: "Wiki | None" = None, renaming: str | None = None, user: Any = None) -> str:
     """A name for a new or renamed note; InvalidNote on the "slug" field when it cannot be used.
 
     With ``wiki``, an old name that redirects to a renamed note is refused too (taking it would take over
@@ -32,7 +32,9 @@ def check_new_slug(slug: str, wiki: "Wiki | None" = None, renaming: str | None =
         raise InvalidNote([("slug", Message(N_("%(name)s is reserved; choose another name"), name=repr(slug)))])
     if wiki is not None:
         target = wiki.redirects.target(slug)
-        if target and target != renaming:
+        # A redirect to a note this writer may not read is answered like a hidden note's name: the caller
+        # picks the next free name, said to no one (``user`` None: the system, which may know everything).
+        if target and target != renaming and (user is None or _readable(wiki, user, target)):
             raise InvalidNote([("slug", Message(RENAMED_AWAY))])
     return slug
 
@@ -82,7 +84,7 @@ def new_name(wiki: "Wiki", user: Any, title: str, wanted: str = "") -> tuple[str
     created note under the name it was given). Without ``wanted``, the name comes from the title, and a taken
     one is said only when the writer may read the note that has it.
     """
-    base = check_new_slug(wanted, wiki) if wanted else (slugify(title, 110) or "note")
+    base = check_new_slug(wanted, wiki, user=user) if wanted else (slugify(title, 110) or "note")
     if not wanted and base in RESERVED:
         base += "-note"
     if not wiki.store.exists(base) and not wiki.redirects.target(base):

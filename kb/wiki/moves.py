@@ -46,8 +46,10 @@ def rename(wiki: "Wiki", user: Any, slug: str, new_slug: str, base_revision: str
         _editable(wiki, user, slug, base_revision, "edit")
         if new_slug == slug:
             raise InvalidNote([("slug", Message(N_("the new name is the same as the old one")))])
-        check_new_slug(new_slug, wiki, renaming=slug)  # not another renamed note's old name
-        if wiki.store.exists(new_slug):
+        check_new_slug(new_slug, wiki, renaming=slug, user=user)  # not another renamed note's old name
+        if wiki.redirects.target(new_slug) not in (None, slug):  # the old name of a note they may not read
+            new_slug = _unused(wiki, new_slug)
+        elif wiki.store.exists(new_slug):
             if _readable(wiki, user, new_slug):
                 raise InvalidNote([("slug", Message(N_("a note named %(name)s already exists"), name=repr(new_slug)))])
             new_slug = _unused(wiki, new_slug)

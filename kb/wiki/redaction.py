@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .. import access
 from ..errors import N_, InvalidNote, KbError, Message, NoteNotFound, RevisionNotFound
 from ..history import redact_bytes
-from ..model import Note, dump_note, parse_note
+from ..model import Note, dump_note, parse_note, slugify
 from .revisions import full_revision
 from .writes import Change, actor_of, change
 
@@ -103,6 +103,11 @@ def redact_passage(wiki: "Wiki", user: Any, slug: str, passage: str, reason: str
     if len(passage) > PASSAGE_MAX:
         raise InvalidNote([("passage", Message(N_("The passage is too long; redact a whole revision instead.")))])
     reason = _reason(reason)
+    name_words = slugify(passage)
+    if name_words and f"-{name_words}-" in f"-{slug}-":  # a name lives on in paths, links and redirects
+        raise InvalidNote([("passage", Message(N_(
+            "The passage is part of the note's name (its address), which kb cannot take out of history. "
+            "Nothing was changed. Ask the server's administrator to rewrite the content repository by hand.")))])
     pattern = _pattern(passage)
     rx = re.compile(pattern)
     if rx.search(reason.encode("utf-8")):  # the audit log keeps the reason: it must not say what was removed

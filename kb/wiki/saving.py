@@ -67,7 +67,7 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
                 not access.can_set_status(user, before, meta, wiki.taxonomy):
             raise PermissionDenied(slug)
         review.check(meta)
-        findings = pdguard.personal_data(meta, body, current)
+        findings = pdguard.personal_data(meta, body, current, message=message, slug="" if current else slug)
         reason = commits.one_line(confirm_personal_data, commits.REASON_MAX) if findings else ""
         if findings and not reason:
             raise PersonalDataFound(findings)
