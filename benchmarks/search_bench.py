@@ -40,9 +40,9 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import create_app, textnorm  # noqa: E402
+from kb import create_app  # noqa: E402
 from kb.history import History  # noqa: E402
-from kb.search import SearchQuery  # noqa: E402
+from kb.search import SearchQuery, textnorm  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "notes"
 OUT = ROOT / "benchmarks" / "out"

@@ -29,7 +29,7 @@ from kb import access, pdscan
 from kb.errors import EditConflict, InvalidNote, KbError, PersonalDataFound
 from kb.model import check_slug, meta_from_dict, parse_note
 from kb.publish import RESERVED, check_new_slug
-from kb.queryparse import parse as parse_query
+from kb.search.queryparse import parse as parse_query
 from kb.store import _describe
 from kb.taxonomy import Taxonomy
 from kb.users import UserError
