@@ -16,6 +16,7 @@ from whoosh.query.compound import PreloadedOr as Or
 
 from . import queryparse, textnorm
 from .analysis import ANALYSE, analyse_words, term_all
+from .coordination import coordinated
 from .generation import Generation
 from .schema import POSITIONS, SECTIONS
 from .types import LANGS
@@ -136,16 +137,18 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
     compiled = Compiled(query=None, groups=[], excluded=None)
     budget = [PREFIX_TERMS_PER_QUERY]
     groups = list(dict.fromkeys(tuple(group) for group in parsed.groups))  # "x x x …" is "x"
+    strict = []  # a quoted phrase must match; the other groups are coordinated
     for group in groups:
         parts = [q for q in (_item_query(gen, i, compiled, budget, True, visible) for i in group) if q is not None]
         if parts:
             compiled.groups.append(Or(parts) if len(parts) > 1 else parts[0])
+            strict.append(len(group) == 1 and group[0].kind == "phrase")
     excluded = [q for q in (_item_query(gen, i, compiled, budget, False, visible)
                                  for i in parsed.excluded)
                 if q is not None]
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
-        compiled.query = And(compiled.groups) if len(compiled.groups) > 1 else compiled.groups[0]
+        compiled.query = coordinated(compiled.groups, strict)
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
     if len(plain) >= PROXIMITY_MIN_WORDS:

@@ -14,10 +14,11 @@ import time
 from typing import Any, Callable
 
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
-from whoosh.query import AndMaybe
+from whoosh.query import And, AndMaybe
 
 from . import queryparse
 from .compile import Or, compile_query, with_exclusions
+from .coordination import Coordinated, shown
 from .facets import Filters, all_facets
 from .generation import Generation
 from .schema import FACETS
@@ -85,9 +86,11 @@ class _Search:
         self._scope()
         positive, base = self._match()
         final = self.filters.restrict(base)
-        and_total = len(final)
+        and_total = self._all_words_total(positive, final)
         if not final and len(self.compiled.groups) > 1 and not self._late():
             positive, base, final = self._loosen(positive, base, final)
+        elif final and not and_total:
+            self.messages.append("No note contains all of your words; showing notes with some of them.")
         if self.timed_out:
             self.messages.append("This search took too long; the results may be incomplete.")
         facets = all_facets(self.gen, base, self.filters, self.grouped)
@@ -124,6 +127,13 @@ class _Search:
             scoring = AndMaybe(positive, proximity) if proximity is not None else positive
         return positive, self._pass(positive, scoring)
 
+    def _all_words_total(self, positive: Any, final: frozenset[int]) -> int:
+        """How many of the results hold every word (a coordinated query also finds the near misses)."""
+        if not isinstance(positive, Coordinated) or not final:
+            return len(final)
+        every = with_exclusions(And(self.compiled.groups), self.compiled.excluded)
+        return len(final & frozenset(self.gen.searcher.docs_for_query(every)))
+
     def _loosen(self, positive: Any, base: frozenset[int], final: frozenset[int]) -> tuple[Any, frozenset[int],
                                                                                            frozenset[int]]:
         """No note in the filters has all the words: the notes having some of them, if any."""
@@ -151,7 +161,7 @@ class _Search:
         except TimeLimit:
             self.timed_out = True
         results = collector.results()
-        self.ranked = [(results.docnum(i), results.score(i) or 0.0) for i in range(results.scored_length())]
+        self.ranked = [(results.docnum(i), shown(results.score(i) or 0.0)) for i in range(results.scored_length())]
         return frozenset(collector.seen)
 
     def _page(self, positive: Any, final: frozenset[int], total: int) -> list:
