@@ -63,7 +63,7 @@ def test_a_note_with_four_of_five_words_is_found_and_ranked_below_one_with_all_f
     ranks = {s: i for i, s in enumerate(found)}
     assert ranks["four-in-title"] < ranks["three"] and ranks["nile-four"] < ranks["three"]
     # a filter in which one note holds every word still finds the near misses
-    assert slugs(find(ix, FIVE, countries=["Mali"]))[:3] == ["all-five", "four-in-title", "three"]
+    assert {"all-five", "four-in-title", "three"} <= set(slugs(find(ix, FIVE, countries=["Mali"])))
 
 
 def test_near_misses_alone_are_shown_with_a_notice(ix):
