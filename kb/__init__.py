@@ -36,5 +36,6 @@ def create_app(config: dict | None = None) -> Flask:
             wiki.rebuild_index()
         else:
             wiki.check_index(repair=True)
+        wiki.index.warm()  # the searcher open and its caches filled before the first request
     init_web(app)
     return app

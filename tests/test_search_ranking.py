@@ -95,3 +95,15 @@ def test_filters_narrow_and_never_change_the_ranking(ix, q, fltr):
     filtered = slugs(find(ix, q, **fltr))
     assert filtered[:len([s for s in unfiltered if s in inside])] == [s for s in unfiltered if s in inside]
     assert set(filtered) <= inside
+
+
+def test_warm_opens_the_searcher_and_fills_its_caches_before_the_first_search(ix, tmp_path):
+    worker = SearchIndex(ix.index_dir)  # as a new worker process on the same index
+    assert worker._gen is None
+    worker.warm()
+    gen = worker._gen
+    assert gen is not None and {"places", "topics", "language"} <= set(gen._facets)
+    assert all(seg.lengths for _, _, seg in gen.leaves)
+    assert slugs(find(worker, FIVE))[0] == "all-five"
+    worker.close()
+    SearchIndex(tmp_path / "missing").warm()  # no index yet: nothing to warm, and no error

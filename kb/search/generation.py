@@ -36,6 +36,17 @@ class Generation:
         self._columns: dict[str, list[Any]] = {}
         self._groups: tuple[list[int], dict[int, frozenset[int]], frozenset[int]] | None = None
 
+    def warm(self, text_fields: list[str], facet_fields: list[str]) -> None:
+        """Read now what the first searches would read: every facet's document sets, the columns, the
+        translation groups and each segment's field lengths (used in scoring)."""
+        for fieldname in facet_fields:
+            self.facet(fieldname)
+        self.times()
+        self.groups()
+        for leaf, _, seg in self.leaves:
+            for fieldname in text_fields:
+                seg.field_lengths(leaf, fieldname)
+
     def _key(self, leaf: Any) -> str:
         return f"{self.path.name}/{leaf.segment().segment_id()}"
 
