@@ -18,12 +18,14 @@ from . import queryparse, textnorm
 from .analysis import ANALYSE, analyse_words, term_all
 from .coordination import coordinated
 from .generation import Generation
+from .glossary import Glossary
 from .schema import POSITIONS, SECTIONS
 from .types import LANGS
 
 ALL_WEIGHT = 0.6  # the unstemmed cross-language fields add to the stemmed ones: exact words rank higher
 PREFIX_TERMS_PER_FIELD = 40
 PREFIX_TERMS_PER_QUERY = 240
+EXPANSION_WEIGHT = 0.5  # a glossary term in another language weighs half the reader's own words
 PROXIMITY_MIN_WORDS = 3  # phrase bonus for sentence-like queries (measured: +2% known items in the top 3;
 # on two-word queries it cost a third more time for no gain)
 
@@ -38,6 +40,7 @@ class Compiled:
     lang_terms: dict[str, set[str]] = field(default_factory=dict)
     prefixes: set[str] = field(default_factory=set)
     expansions_capped: bool = False
+    expanded: list[dict] = field(default_factory=list)  # the glossary's terms used: words, language, terms
 
     def marker(self, lang: str) -> Callable[[str], bool]:
         stems, fn = self.lang_terms.get(lang, set()), ANALYSE.get(lang, term_all)
@@ -132,17 +135,24 @@ def _item_query(gen: Generation, item: queryparse.Item, compiled: Compiled, budg
     return And([head_query, prefix_query]) if head_query is not None else prefix_query
 
 
-def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: frozenset[int] | None = None) -> Compiled:
-    """The whoosh queries of a parsed search; prefixes expand over the ``visible`` notes' words only."""
+def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: frozenset[int] | None = None,
+                  glossary: Glossary | None = None) -> Compiled:
+    """The whoosh queries of a parsed search; prefixes expand over the ``visible`` notes' words only, and the
+    glossary's terms among the plain words expand into the other languages."""
     compiled = Compiled(query=None, groups=[], excluded=None)
     budget = [PREFIX_TERMS_PER_QUERY]
     groups = list(dict.fromkeys(tuple(group) for group in parsed.groups))  # "x x x …" is "x"
     strict = []  # a quoted phrase must match; the other groups are coordinated
+    single: list[str | None] = []  # the word of each group that is one plain word
     for group in groups:
         parts = [q for q in (_item_query(gen, i, compiled, budget, True, visible) for i in group) if q is not None]
         if parts:
             compiled.groups.append(Or(parts) if len(parts) > 1 else parts[0])
             strict.append(len(group) == 1 and group[0].kind == "phrase")
+            words = textnorm.words(group[0].text) if len(group) == 1 and group[0].kind == "word" else []
+            single.append(words[0] if len(words) == 1 else None)
+    if glossary is not None and len(glossary):
+        strict = _expand(compiled, strict, single, glossary)
     excluded = [q for q in (_item_query(gen, i, compiled, budget, False, visible)
                                  for i in parsed.excluded)
                 if q is not None]
@@ -157,6 +167,43 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
                    for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
         compiled.proximity = Or(phrases) if phrases else None
     return compiled
+
+
+def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], glossary: Glossary) -> list[bool]:
+    """Each glossary term among the plain words becomes one group: those words, or the term in the other
+    languages at a lower weight. Returns the groups' strictness, as the groups are now."""
+    runs = [(i, w) for i, w in enumerate(single) if w is not None]
+    matches = glossary.matches([w for _, w in runs])
+    if not matches:
+        return strict
+    merged: dict[int, Any] = {}
+    dropped: set[int] = set()
+    for m in matches:
+        indices = [runs[k][0] for k in range(m.start, m.end)]
+        own = [compiled.groups[i] for i in indices]
+        alternatives = [And(own) if len(own) > 1 else own[0]]
+        used: dict[str, list[str]] = {}
+        for lang, terms in m.entry.items():
+            if lang == m.language:
+                continue
+            for term in terms:
+                query = _text_query(textnorm.words(term), compiled, True)
+                if query is not None:
+                    query.boost = EXPANSION_WEIGHT
+                    alternatives.append(query)
+                    used.setdefault(lang, []).append(term)
+        if len(alternatives) > 1:
+            merged[indices[0]] = Or(alternatives)
+            dropped.update(indices[1:])
+            compiled.expanded.append({"words": " ".join(runs[k][1] for k in range(m.start, m.end)),
+                                      "language": m.language, "terms": used})
+    groups, kept = [], []
+    for i, (query, is_strict) in enumerate(zip(compiled.groups, strict)):
+        if i not in dropped:
+            groups.append(merged.get(i, query))
+            kept.append(is_strict and i not in merged)
+    compiled.groups = groups
+    return kept
 
 
 def with_exclusions(positive: Any, excluded: Any) -> Any:

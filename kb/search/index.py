@@ -22,6 +22,7 @@ from whoosh import index as windex
 from . import failures, query as querying
 from .files import IndexFiles
 from .generation import Generation
+from .glossary import GlossaryFile
 from .schema import FACETS, INDEX_VERSION, SCHEMA, SECTIONS
 from .segments import Segment
 from .snippets import hit
@@ -52,6 +53,11 @@ class SearchIndex(Writes):
         # set by the owner (kb.indexing) to refill the index from content/ when it is found missing or
         # unreadable while serving; runs in a background thread, at most once per REPAIR_EVERY seconds
         self.on_damage: Callable[[], Any] | None = None
+        self.glossary = GlossaryFile(None)  # set by use_glossary
+
+    def use_glossary(self, path: Path) -> None:
+        """Expand queries with the glossary in ``path`` (content/glossary.yml), read again when it changes."""
+        self.glossary = GlossaryFile(Path(path))
 
     # lifecycle ----------------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -193,7 +199,7 @@ class SearchIndex(Writes):
                     self._damaged()
                     return querying.empty_results(query, "The search index is being prepared; "
                                                          "please try again shortly.")
-                return querying.search(gen, query, allowed)
+                return querying.search(gen, query, allowed, self.glossary.current())
         except Exception as exc:
             failures.failed("search failed for %r", exc, query.q[:300])
             if not self._healthy():

@@ -21,6 +21,7 @@ from .compile import Or, compile_query, with_exclusions
 from .coordination import Coordinated, shown
 from .facets import Filters, all_facets
 from .generation import Generation
+from .glossary import Glossary
 from .schema import FACETS
 from .snippets import hit
 from .suggest import suggest
@@ -58,24 +59,26 @@ def empty_results(query: SearchQuery, message: str | None = None) -> SearchResul
                          suggestion=None, message=message)
 
 
-def search(gen: Generation, query: SearchQuery, allowed: Any) -> SearchResults:
+def search(gen: Generation, query: SearchQuery, allowed: Any, glossary: Glossary | None = None) -> SearchResults:
     """The results of ``query`` for a reader allowed ``allowed`` (access.read_filter)."""
-    return _Search(gen, query, allowed).run()
+    return _Search(gen, query, allowed, glossary).run()
 
 
 class _Search:
     """The state of one search, shared by its steps."""
 
-    def __init__(self, gen: Generation, query: SearchQuery, allowed: Any):
+    def __init__(self, gen: Generation, query: SearchQuery, allowed: Any, glossary: Glossary | None = None):
         self.gen, self.query = gen, query
         self.started = time.monotonic()
         self.parsed = queryparse.parse(query.q)
         self.messages = list(self.parsed.notices)
         self.visible = gen.allowed(allowed)
-        self.compiled = compile_query(gen, self.parsed, self.visible)
+        self.compiled = compile_query(gen, self.parsed, self.visible, glossary)
         self.relevance = query.sort == "relevance"
         # a reader's search (a language to show) lists translation groups; other listings every note
         self.grouped = query.prefer_language is not None
+        # expanded into other languages: the reader's language first, so every match is ranked
+        self.own_first = self.grouped and bool(self.compiled.expanded)
         self.spare: Callable[[frozenset[int]], int] = gen.spare if self.grouped else (lambda docs: 0)
         self.start, self.end = (query.page - 1) * query.per_page, query.page * query.per_page
         self.ranked: list[tuple[int, float]] | None = None  # best first, enough notes to fill `end` results
@@ -100,7 +103,9 @@ class _Search:
         if and_total < SUGGEST_BELOW and self.compiled.query is not None and not self._late():
             suggestion = suggest(self.gen, self.parsed, self.visible, and_total)
         return SearchResults(query=self.query, total=total, hits=hits, facets=facets,
-                             suggestion=suggestion, message=" ".join(self.messages) or None)
+                             suggestion=suggestion, message=" ".join(self.messages) or None,
+                             expanded=self.compiled.expanded,
+                             other_languages=self._other_languages(final) if self.own_first else 0)
 
     def _late(self) -> bool:
         """Optional extra passes are skipped for a query that is already slow."""
@@ -154,7 +159,8 @@ class _Search:
             return docs
         if scoring is None:
             return frozenset(gen.searcher.docs_for_query(with_exclusions(positive, excluded))) & self.visible
-        collector = _Pass(self.end + self.spare(self.allow), self.visible, self.allow,
+        limit = len(self.allow) if self.own_first else self.end + self.spare(self.allow)
+        collector = _Pass(limit, self.visible, self.allow,
                           self.started + SEARCH_TIME_LIMIT)
         try:
             gen.searcher.search_with_collector(with_exclusions(scoring, excluded), collector)
@@ -163,6 +169,12 @@ class _Search:
         results = collector.results()
         self.ranked = [(results.docnum(i), shown(results.score(i) or 0.0)) for i in range(results.scored_length())]
         return frozenset(collector.seen)
+
+    def _other_languages(self, final: frozenset[int]) -> int:
+        """How many results (translation groups) have no matching note in the reader's language."""
+        own = final & self.gen.docs("language", self.query.prefer_language or "")
+        of = self.gen.groups()[0]
+        return len({of[d] for d in final - own} - {of[d] for d in own})
 
     def _page(self, positive: Any, final: frozenset[int], total: int) -> list:
         """The hits of the requested page: by rank, or newest first (and every query without words)."""
@@ -173,6 +185,9 @@ class _Search:
             times = self.gen.times()
             top = heapq.nsmallest(self.end + self.spare(final), final, key=lambda d: (-times[d], d))
             ranked = [(d, 0.0) for d in top]
+        if self.own_first and positive is not None:
+            own = self.gen.docs("language", self.query.prefer_language or "")
+            ranked = sorted(ranked, key=lambda entry: entry[0] not in own)  # stable: ranks kept within each
         if self.grouped:
             ranked = self.gen.collapse(ranked, final, self.query.prefer_language, self.end)
         compiled = self.compiled if positive is not None else None
