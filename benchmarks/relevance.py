@@ -15,7 +15,8 @@ is judged by where that note stands in its first ten. Kinds:
 - ``cross-language``: the title of a note's English or French translation (same file name in the other
   language's folder of the same source), searched with the note's language as the ``lang`` filter.
 
-The baseline is what the issue measured against: FTS5 (unicode61, diacritics removed) with the OR of the
+kb searches with the repository's content/glossary.yml, as the app does. The baseline is what the issue
+measured against: FTS5 (unicode61, diacritics removed) with the OR of the
 query's words ranked by bm25 (title 3, summary 2, body 1), filters as SQL conditions.
 """
 from __future__ import annotations
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kb-relevance-") as tmp:
         index = SearchIndex(Path(tmp) / "index")
         index.rebuild(docs)
+        index.use_glossary(ROOT / "content" / "glossary.yml")  # kb's own vocabulary, as the app uses it
         index.warm()
         db = fts_build(docs, Path(tmp) / "fts.sqlite")
         kb, kb_times = score(cases, lambda c: kb_ranking(index, c))
