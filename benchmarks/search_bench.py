@@ -176,6 +176,8 @@ def make_site(work: Path) -> Site:
     content = root / "content"
     content.mkdir(parents=True)
     shutil.copy(ROOT / "content" / "taxonomy.yml", content / "taxonomy.yml")
+    if (ROOT / "content" / "glossary.yml").exists():  # queries expand across languages, as in the app
+        shutil.copy(ROOT / "content" / "glossary.yml", content / "glossary.yml")
     History(content).init()
     config = {"KB_CONTENT_DIR": str(content), "KB_INDEX_DIR": str(root / "index"),
               "KB_INSTANCE_DIR": str(root / "instance"), "TESTING": True}
