@@ -89,9 +89,10 @@ class _Phrase(Phrase):
         return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
-def _text_query(words: list[str], compiled: Compiled, highlight: bool) -> Any:
+def _text_query(words: list[str], compiled: Compiled, highlight: bool,
+                langs: tuple[str, ...] = LANGS + ("all",)) -> Any:
     subs = []
-    for lang in LANGS + ("all",):
+    for lang in langs:
         terms = analyse_words(lang, words)
         if not terms:
             continue
@@ -187,7 +188,8 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
             if lang == m.language:
                 continue
             for term in terms:
-                query = _text_query(textnorm.words(term), compiled, True)
+                # only the fields of the term's language: the notes written in it
+                query = _text_query(textnorm.words(term), compiled, True, (lang,))
                 if query is not None:
                     query.boost = EXPANSION_WEIGHT
                     alternatives.append(query)
