@@ -90,7 +90,9 @@ class _Phrase(Phrase):
 
 
 def _text_query(words: list[str], compiled: Compiled, highlight: bool,
-                langs: tuple[str, ...] = LANGS + ("all",)) -> Any:
+                langs: tuple[str, ...] = LANGS + ("all",), phrases: bool = True) -> Any:
+    """Words in every field of ``langs``: one word as a term, several as a phrase (or, without ``phrases``,
+    as all of them anywhere in the field: cheaper, for the glossary's expansions)."""
     subs = []
     for lang in langs:
         terms = analyse_words(lang, words)
@@ -104,6 +106,8 @@ def _text_query(words: list[str], compiled: Compiled, highlight: bool,
             boost *= ALL_WEIGHT if lang == "all" else 1.0
             if len(terms) == 1:
                 subs.append(Term(name, terms[0], boost=boost))
+            elif not phrases:
+                subs.append(And([Term(name, term) for term in terms], boost=boost))
             elif name in POSITIONS:  # body_all has no positions: each language's body_* answers
                 subs.append(_Phrase(name, terms, boost=boost))
     return Or(subs) if subs else None
@@ -189,7 +193,7 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
                 continue
             for term in terms:
                 # only the fields of the term's language: the notes written in it
-                query = _text_query(textnorm.words(term), compiled, True, (lang,))
+                query = _text_query(textnorm.words(term), compiled, True, (lang,), phrases=False)
                 if query is not None:
                     query.boost = EXPANSION_WEIGHT
                     alternatives.append(query)

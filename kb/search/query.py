@@ -133,8 +133,9 @@ class _Search:
         return positive, self._pass(positive, scoring)
 
     def _all_words_total(self, positive: Any, final: frozenset[int]) -> int:
-        """How many of the results hold every word (a coordinated query also finds the near misses)."""
-        if not isinstance(positive, Coordinated) or not final:
+        """How many of the results hold every word (a short coordinated query also finds the near misses; a
+        question is about most of its words, and all of its results count)."""
+        if not isinstance(positive, Coordinated) or not positive.tiered or not final:
             return len(final)
         every = with_exclusions(And(self.compiled.groups), self.compiled.excluded)
         return len(final & frozenset(self.gen.searcher.docs_for_query(every)))
