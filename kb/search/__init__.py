@@ -6,7 +6,9 @@ Inside, one module per job, imports pointing down:
     index       SearchIndex: open, check and repair the index; search, visibility, backlinks, related
     writer      writes, the queue of writes, background merges, rebuilds          (files, schema)
     query       one search in named steps                 (compile, facets, snippets, suggest, generation)
-    compile     parsed query -> whoosh queries                         (queryparse, analysis, generation)
+    compile     parsed query -> whoosh queries          (queryparse, analysis, generation, coordination, glossary)
+    coordination  a ranked OR that keeps the near misses: the share of the query's words a note holds
+    glossary    content/glossary.yml: terms in en/fr/ar, validated with line numbers; no whoosh   (analysis)
     facets      filters and disjunctive facet counts
     snippets    a result with the query's words marked
     suggest     "did you mean"
