@@ -40,9 +40,9 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb import create_app, textnorm  # noqa: E402
+from kb import create_app  # noqa: E402
 from kb.history import History  # noqa: E402
-from kb.search import SearchQuery  # noqa: E402
+from kb.search import SearchQuery, textnorm  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "notes"
 OUT = ROOT / "benchmarks" / "out"
@@ -176,6 +176,8 @@ def make_site(work: Path) -> Site:
     content = root / "content"
     content.mkdir(parents=True)
     shutil.copy(ROOT / "content" / "taxonomy.yml", content / "taxonomy.yml")
+    if (ROOT / "content" / "glossary.yml").exists():  # queries expand across languages, as in the app
+        shutil.copy(ROOT / "content" / "glossary.yml", content / "glossary.yml")
     History(content).init()
     config = {"KB_CONTENT_DIR": str(content), "KB_INDEX_DIR": str(root / "index"),
               "KB_INSTANCE_DIR": str(root / "instance"), "TESTING": True}

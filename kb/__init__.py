@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     # A form's text fields may fill the whole limit (a note body is up to 400,000 characters, ~1.6 MB of UTF-8)
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
+    wiki.index.use_glossary(Path(values["KB_CONTENT_DIR"]) / "glossary.yml")  # queries across languages
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
     users.create_all()
     app.extensions["kb.wiki"] = wiki
@@ -38,5 +39,6 @@ def create_app(config: dict | None = None) -> Flask:
             wiki.rebuild_index()
         else:
             wiki.check_index(repair=True)
+        wiki.index.warm()  # the searcher open and its caches filled before the first request
     init_web(app)
     return app

@@ -28,10 +28,9 @@ from babel.dates import format_date
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader
 
-from . import textnorm
 from .errors import KbError, NoteNotFound
 from .model import Note
-from .search import SearchQuery
+from .search import SearchQuery, textnorm
 from .store import content_hash
 from .taxonomy import LANGUAGES, Place
 

@@ -373,7 +373,7 @@ def test_damaged_index_is_rebuilt_at_start_and_search_works(site, how):
     _damage(site / "index", how)
     app, wiki = restart(site)
     client = app.test_client()
-    html = client.get("/search?q=enfants+non+accompagnes").get_data(as_text=True)
+    html = client.get("/search?q=enfants+non+accompagnes&lang=fr").get_data(as_text=True)
     assert "/notes/enfants-non-accompagnes-interet-superieur-agadez-fr" in html
     assert wiki.index.doc_count() == len(wiki.store.slugs())
     close(app)

@@ -31,7 +31,7 @@ from kb.errors import N_, EditConflict, InvalidNote, KbError, Message, PersonalD
 from kb.model import check_slug, meta_from_dict, parse_note
 from kb.model import RESERVED
 from kb.wiki.drafting import check_new_slug
-from kb.queryparse import parse as parse_query
+from kb.search.queryparse import parse as parse_query
 from kb.store import _describe
 from kb.taxonomy import Taxonomy
 from kb.users import UserError

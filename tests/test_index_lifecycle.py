@@ -109,7 +109,7 @@ def test_a_corrupt_index_is_rebuilt_at_start_and_search_answers(site, what):
     app, wiki = start(site)
     try:
         client = app.test_client()
-        page = client.get("/search", query_string={"q": "enfants non accompagnes"})
+        page = client.get("/search", query_string={"q": "enfants non accompagnes", "lang": "fr"})
         assert page.status_code == 200
         assert "/notes/enfants-non-accompagnes-interet-superieur-agadez-fr" in page.get_data(as_text=True)
         data = client.get("/api/search", query_string={"q": "reintegration"})

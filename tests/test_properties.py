@@ -19,13 +19,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kb import access, queryparse
-from kb import search as search_module
+from kb import access
 from kb.errors import InvalidNote
 from kb.wiki.indexing import build_doc
 from kb.model import dump_note, parse_note
 from kb.render import Renderer
-from kb.search import SearchIndex, SearchQuery
+from kb.search import SearchIndex, SearchQuery, failures, queryparse
 from kb.taxonomy import LANGUAGES, Taxonomy
 
 from .conftest import SHIPPED
@@ -202,7 +201,7 @@ filters = st.fixed_dictionaries({
 @given(query_text, filters, st.sampled_from(["public", "admin"]))
 def test_search_answers_any_query_without_internal_failure_and_snippets_are_text(index, raw, options, who):
     allowed = None if who == "admin" else access.read_filter(None, TAX)
-    with mock.patch.object(search_module, "_failed", _raise):  # in production: logged and answered
+    with mock.patch.object(failures, "failed", _raise):  # in production: logged and answered
         results = index.search(SearchQuery(q=raw, **options), allowed)
     assert results.total >= len(results.hits) >= 0
     for hit in results.hits:

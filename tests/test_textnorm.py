@@ -1,4 +1,4 @@
-"""kb.textnorm: the pure-Python normalisation every search field and query goes through."""
+"""kb.search.textnorm: the pure-Python normalisation every search field and query goes through."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from kb import textnorm
+from kb.search import textnorm
 
 
 @pytest.mark.parametrize("raw, folded", [

@@ -247,7 +247,7 @@ GROUPS = {  # a translation group: its notes by language
 
 
 def test_the_reading_order_is_one_rule():
-    from kb.searchtypes import reading_order
+    from kb.search.types import reading_order
     assert reading_order("ar") == ("ar", "en", "fr")
     assert reading_order("fr") == ("fr", "en", "ar")
     assert reading_order("en") == reading_order(None) == reading_order("xx") == ("en", "fr", "ar")
@@ -257,7 +257,7 @@ def test_the_reading_order_is_one_rule():
 @pytest.mark.parametrize("path", ["/?", "/search?sort=newest&per_page=100", "/search?region=Tunisia&region=Iraq&region=Niger",
                                   "/regions/north-africa?per_page=100"])
 def test_lists_show_each_group_in_the_readers_language_then_english_french_arabic(client, lang, path):
-    from kb.searchtypes import reading_order
+    from kb.search.types import reading_order
     client.set_cookie("lang", lang)
     page = text(client.get(path))
     listed = set(re.findall(r'<h3 lang="\w+" dir="\w+"><a href="/notes/([a-z0-9-]+)"', page))

@@ -108,7 +108,13 @@ SPEC: dict = {
                     "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
                     "facets": {"type": "object", "additionalProperties": {
                         "type": "object", "additionalProperties": {"type": "integer"}}},
-                    "suggestion": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}},
+                    "suggestion": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]},
+                    "expanded": {"type": "array", "description": "the glossary's terms the query was expanded "
+                                 "with into the other languages", "items": {"type": "object", "properties": {
+                                     "words": {"type": "string"}, "language": {"type": "string"},
+                                     "terms": {"type": "object", "additionalProperties": _STRINGS}}}},
+                    "other_languages": {"type": "integer", "minimum": 0,
+                                        "description": "results in other languages than the reader's"}}},
         },
     },
     "security": [{}, {"bearer": []}],

@@ -33,4 +33,5 @@ def api():
                  for h in r.hits],
         "facets": {k: r.facets.get(k, {}) for k in ("regions", "countries", "topics", "audience", "language")},
         "suggestion": r.suggestion, "message": r.message,
+        "expanded": r.expanded, "other_languages": r.other_languages,
     })

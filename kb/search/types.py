@@ -79,6 +79,9 @@ class SearchResults:
     facets: dict[str, dict[str, int]]
     suggestion: str | None = None
     message: str | None = None
+    # the glossary's terms the query was expanded with: {"words", "language", "terms": {lang: [term, …]}}
+    expanded: list[dict] = field(default_factory=list)
+    other_languages: int = 0  # with a reader's language and expansions: results in the other languages
 
 
 # --- normalising what callers pass -------------------------------------------------------------------

@@ -4,7 +4,8 @@
 A rebuild fills a new generation and swaps CURRENT with ``os.replace``, under an exclusive ``swap.lock`` that
 every write holds shared, so no write lands in a generation that is being retired. ``rebuild.lock`` is held
 for a whole rebuild; writes that see it (or cannot get whoosh's own lock in time) are queued as JSON files in
-``index_dir/queue`` and replayed by the next writer, under ``queue.lock``. kb.search owns the whoosh side.
+``index_dir/queue`` and replayed by the next writer, under ``queue.lock``. The package's other modules own
+the whoosh side.
 """
 from __future__ import annotations
 

@@ -1,0 +1,24 @@
+"""A result as shown: the stored fields of a note and a snippet with the query's words marked."""
+from __future__ import annotations
+
+from .compile import Compiled
+from .generation import Generation
+from . import textnorm
+from .types import Hit
+
+
+def hit(gen: Generation, docnum: int, score: float, compiled: Compiled | None = None) -> Hit:
+    """The result for one document; with ``compiled``, its snippet marks the words the query matched in the
+    stored plain-text excerpt (else in the summary), highlighting only what is shown."""
+    stored = gen.searcher.stored_fields(docnum)
+    doc = stored["doc"]
+    snippet = None
+    if compiled is not None:
+        marker = compiled.marker(doc["language"])
+        snippet = textnorm.snippet(doc["excerpt"], marker) or textnorm.snippet(doc["summary"], marker)
+    if snippet is None:
+        snippet = textnorm.plain_snippet(doc["summary"] or doc["excerpt"])
+    return Hit(slug=stored["slug"], title=doc["title"], language=doc["language"],
+               regions=list(doc["regions"]), topics=list(doc["topics"]),
+               audience=list(doc["audience"]), summary=doc["summary"], updated=doc["updated"],
+               score=float(score), snippet=snippet)
