@@ -188,7 +188,9 @@ def test_cli_export_public_by_default_and_a_users_internal_pack_on_request(env):
     result = run("export", "--region", "sahel", "--topic", "legal-identity", "--lang", "fr",
                  "--user", "moussa", "--include-internal", "--out", str(out))
     assert result.exit_code == 0, result.output
-    zf = zipfile.ZipFile(out)
+    internal = env / "sahel-internal.zip"  # an internal pack's file always says so
+    assert str(internal) in result.output
+    zf = zipfile.ZipFile(internal)
     assert notes_in(zf) == expected("Sahel", "moussa", topic="legal-identity", lang="fr")
     assert '<html lang="fr" dir="ltr">' in zf.read(zf.namelist()[0]).decode()
 
