@@ -47,15 +47,7 @@ def title_name(title: str) -> str:
 
 def free_slug(wiki: "Wiki", title: str) -> str:
     """A slug derived from the title, with -2, -3, ... when it is taken (by a note or a rename's redirect)."""
-    base = slugify(title, 110) or "note"
-    if base in RESERVED:
-        base += "-note"
-    slug, n = base, 1
-    redirects = wiki.redirects.load()
-    while wiki.store.exists(slug) or slug in redirects:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+    return _unused(wiki, title_name(title) or "note")
 
 
 def _readable(wiki: "Wiki", user: Any, slug: str) -> bool:
