@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
+from kb.errors import InvalidNote
 from kb.search import SearchQuery
 
 from .conftest import csrf_token, git
@@ -118,6 +119,26 @@ def test_an_admin_redacts_a_name_from_the_whole_history(story, client, as_user, 
     assert NAME not in current.get_data(as_text=True)
     time.sleep(1)  # dates have whole seconds: a redaction counts from the second after it
     assert client.get(f"/notes/{SLUG}", headers={"If-Modified-Since": last_modified}).status_code == 200
+
+
+def test_a_writer_whose_editor_predates_the_redaction_cannot_put_the_passage_back(story, client, as_user, site,
+                                                                                   app):
+    wiki = story
+    moussa = app.extensions["kb.users"].by_username("moussa")
+    stale = wiki.get_note_and_revision(moussa, SLUG)
+    old_text = stale.body.replace("a girl of 12", NAME + ", 12")  # what the editor opened earlier still held
+    as_user("admin")
+    assert redact_form(client, passage=NAME).status_code == 303
+    fingerprints = (site / "content" / ".git" / "kb-redacted.json").read_text()
+    assert NAME not in fingerprints and "Aminata" not in fingerprints  # a keyed hash, never the text
+    current = wiki.get_note_and_revision(moussa, SLUG)
+    for body in (old_text, old_text.replace(NAME, NAME.upper()).replace("\n", "\n\n")):  # case and spacing
+        with pytest.raises(InvalidNote) as exc:
+            wiki.save(moussa, SLUG, current.meta, body, current.revision)
+        assert "redacted" in str(exc.value)
+    assert wiki.revision_of(SLUG) == current.revision and NAME.encode() not in everything_in_git(site / "content")
+    # the rest of the note, and other notes, save as before
+    wiki.save(moussa, SLUG, current.meta, current.body + "\nAnother line.\n", current.revision)
 
 
 def test_a_passage_over_several_lines_and_a_name_in_the_title(story, client, as_user, site):

@@ -27,6 +27,7 @@ from .. import access
 from ..errors import N_, InvalidNote, KbError, Message, NoteNotFound, RevisionNotFound
 from ..history import redact_bytes
 from ..model import Note, dump_note, parse_note, slugify
+from . import redacted
 from .revisions import full_revision
 from .writes import Change, actor_of, change
 
@@ -133,6 +134,7 @@ def redact_passage(wiki: "Wiki", user: Any, slug: str, passage: str, reason: str
         left = [rev for rev, _, data in _versions(wiki, slug)[0] if rx.search(data)]
         if left or any(rx.search(m.encode("utf-8")) for m in wiki.history.all_messages()):
             raise KbError(Message(N_("The history was rewritten but the passage is still there; check the repository.")))
+        redacted.remember(wiki.content_dir / ".git", slug, passage)  # so that no later save brings it back
     seconds = time.monotonic() - start
     log.info("redacted a passage from the history of %s (%d versions, %.1f s)", slug, len(hits), seconds)
     return RedactionResult(slug, len(hits), seconds)

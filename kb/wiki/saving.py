@@ -9,13 +9,14 @@ from .. import access, notemerge, pdguard
 from ..errors import (N_, EditConflict, InvalidNote, Message, NoteExists, NoteNotFound, PermissionDenied,
                       PersonalDataFound, RevisionNotFound)
 from ..model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
-from . import commits, review
+from . import commits, redacted, review
 from .drafting import normalise_body
 from .writes import SaveResult, actor_of, audit_events, change
 
 if TYPE_CHECKING:
     from . import Wiki
 
+REDACTED_BACK = N_("holds a passage an administrator redacted from this note's history: remove it, then save")
 CONFLICT_MARKS = N_("still holds conflict marks (<<<<<<<, =======, >>>>>>>): keep the text you want between "
                     "them and remove the mark lines")
 
@@ -67,6 +68,8 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
                 not access.can_set_status(user, before, meta, wiki.taxonomy):
             raise PermissionDenied(slug)
         review.check(meta)
+        if redacted.holds_redacted(wiki.content_dir / ".git", slug, meta.title, meta.summary, body):
+            raise InvalidNote([("body", Message(REDACTED_BACK))])  # an editor opened before a redaction
         findings = pdguard.personal_data(meta, body, current, message=message, slug="" if current else slug)
         reason = commits.one_line(confirm_personal_data, commits.REASON_MAX) if findings else ""
         if findings and not reason:
