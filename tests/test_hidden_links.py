@@ -16,7 +16,8 @@ from kb.wiki.indexing import build_doc
 from kb.model import NoteMeta
 from kb.search import SearchQuery
 
-from .conftest import ACCOUNTS, csrf_token, login, site_config
+from .conftest import csrf_token, login, site_config
+from .test_review_fixes import Reader
 
 HIDDEN = "qorvane-shelter-protocol"  # the restricted note: its slug words and title words must never show
 HIDDEN_TITLE = "Velmorah safe houses near the border"
@@ -26,14 +27,6 @@ TWIN = "market-outreach-niger-twin"  # the same body, but its links lead to a no
 GHOST = "zz-no-such-partner-note"
 BODY = ("## Outreach\n\nBrindlewick stalls host the weekly outreach; see [[{t}]] and [[{t}|the partner protocol]].\n\n"
         "The [referral steps](/notes/{t}) and [the same, relative](../notes/{t}#steps) are agreed with partners.\n")
-
-
-class Reader:
-    def __init__(self, username):
-        self.username = username
-        self.role, self.regions = ACCOUNTS[username]
-        self.is_authenticated = True
-        self.active = True
 
 
 ADMIN = Reader("admin")

@@ -1,6 +1,5 @@
 """The personal-data guard around the scanner: every front-matter value is read on every save that leaves a
 note public and published, and `kb import` brings such files in as drafts, saying why."""
-import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +9,8 @@ from kb.cli import cli
 from kb.errors import PersonalDataFound
 from kb.model import NoteMeta
 
-from .conftest import SHIPPED, git
+from .conftest import git
+from .test_export import env  # noqa: F401 (a fixture: the CLI's folders on a copy of the shipped notes)
 
 
 def meta(**changes):
@@ -84,15 +84,6 @@ def test_the_change_summary_and_a_new_notes_name_are_read_too(app, wiki, client)
 
 # --- kb import -------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    shutil.copytree(SHIPPED, tmp_path / "content")
-    for key, sub in (("KB_CONTENT_DIR", "content"), ("KB_INDEX_DIR", "index"), ("KB_INSTANCE_DIR", "instance")):
-        monkeypatch.setenv(key, str(tmp_path / sub))
-    monkeypatch.setenv("KB_ADMIN_PASSWORD", "a-long-admin-password")
-    return tmp_path
-
-
 def run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
@@ -111,11 +102,11 @@ FRONT = ("---\ntitle: Returnees\nlanguage: en\nregions: [Mali]\nwitnesses:\n  - 
 INTERNAL = "---\ntitle: Inside\nlanguage: en\nvisibility: internal\n---\nCall 0912345678.\n"
 
 
-def test_import_brings_files_with_personal_data_in_as_drafts_and_says_where(env):
+def test_import_brings_files_with_personal_data_in_as_drafts_and_says_where(env):  # noqa: F811
     run("init")
     src = env / "incoming"
-    clean, phone = write(src / "clean.md", CLEAN), write(src / "phone.md", PHONE)
-    front, internal = write(src / "front.md", FRONT), write(src / "inside.md", INTERNAL)
+    write(src / "clean.md", CLEAN), write(src / "inside.md", INTERNAL)
+    phone, front = write(src / "phone.md", PHONE), write(src / "front.md", FRONT)
     result = run("import", str(src))
     assert result.exit_code == 0, result.output
     assert f"imported as draft: {phone}: phone at line 10" in result.output

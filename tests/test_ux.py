@@ -5,18 +5,13 @@ import re
 import pytest
 
 from .conftest import csrf_token
+from .test_web_editor import new_note
 
 
 def text(resp) -> str:
     return htmllib.unescape(resp.get_data(as_text=True))
 
 
-def new_note(**fields) -> dict:
-    data = {"title": "Water committees in Arlit", "language": "en", "regions": ["Niger"],
-            "topics": ["community-planning"], "audience": ["community"], "visibility": "public",
-            "status": "draft", "summary": "Committees repaired wells.", "body": "## Context\n\nTwelve wells.\n"}
-    data.update(fields)
-    return data
 
 
 def post(client, path: str, data: dict, token_from: str = "/notes/new"):
