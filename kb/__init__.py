@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: configuration, the wiki service, accounts, blueprints, error handlers."""
     from . import config as settings
+    from .comments import Comments, CommentStore
     from .users import UserStore
     from .web import init_web
     from .wiki import Wiki
@@ -29,9 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
     wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
     wiki.index.use_glossary(Path(values["KB_CONTENT_DIR"]) / "glossary.yml")  # queries across languages
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
+    comments = CommentStore(users.db)  # in the accounts database; its table is on the same Base
     users.create_all()
     app.extensions["kb.wiki"] = wiki
     app.extensions["kb.users"] = users
+    app.extensions["kb.comments"] = Comments(wiki, comments)
+    wiki.move_hooks.append(comments.note_moved)  # comments follow a renamed note, and leave with a deleted one
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)
     if values["KB_CHECK_INDEX_ON_START"]:

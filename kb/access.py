@@ -6,6 +6,7 @@ clauses against one note, and the search index applies them inside its queries. 
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol
 
 from .errors import NoteNotFound, PermissionDenied
@@ -185,6 +186,39 @@ def unfinished_clauses(user: Any) -> list[Clause]:
     if not can_create(user) or not name:
         return []
     return [{"status": frozenset(["draft", "review"]), "authors": frozenset([name])}]
+
+
+# --- comments: never public; signed-in readers of the note write them -----------------------------------
+COMMENT_EDIT_MINUTES = 15
+
+
+def can_comment(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user read and write comments on the note? Signed-in readers of it; never the public."""
+    return _signed_in(user) and can_read(user, meta, taxonomy)
+
+
+def can_moderate_comments(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user delete anyone's comment on the note and mark its threads resolved? Admins, and the
+    focal points of the note's regions."""
+    return is_admin(user) or _covers(user, meta, taxonomy)
+
+
+def can_edit_comment(user: Any, author: str, created: dt.datetime, now: dt.datetime) -> bool:
+    """May this user change a comment? Its writer, for COMMENT_EDIT_MINUTES after writing it."""
+    return (_signed_in(user) and getattr(user, "username", None) == author
+            and now - created <= dt.timedelta(minutes=COMMENT_EDIT_MINUTES))
+
+
+def can_delete_comment(user: Any, author: str, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user delete a comment? Its writer, and those who moderate the note's comments."""
+    return _signed_in(user) and (getattr(user, "username", None) == author
+                                 or can_moderate_comments(user, meta, taxonomy))
+
+
+def can_resolve_comment(user: Any, author: str, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user mark a comment thread resolved (or open it again)? Whoever started the thread, and
+    those who moderate the note's comments."""
+    return can_delete_comment(user, author, meta, taxonomy)
 
 
 # --- require: the one way to demand a permission ------------------------------------------------------

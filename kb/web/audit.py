@@ -26,6 +26,7 @@ EVENTS = {
     "token_create": N_("API token created"), "token_revoke": N_("API token revoked"),
     "user_add": N_("Account added"), "user_update": N_("Account changed"), "role": N_("Role changed"),
     "user_disable": N_("Account disabled"), "user_enable": N_("Account enabled"),
+    "comment_delete": N_("Comment deleted"),
 }
 
 

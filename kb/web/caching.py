@@ -26,7 +26,7 @@ from werkzeug.security import safe_join
 
 from ..errors import KbError
 from ..wiki import content_hash
-from .helpers import current_wiki, ui_lang
+from .helpers import comment_threads, current_wiki, ui_lang
 
 MIN_GZIP_BYTES = 1024
 MAX_GZIP_BYTES = 8 * 1024 * 1024
@@ -142,7 +142,8 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
     g.kb_note_view = view  # the page shows exactly what was validated
     shown = repr((view.rendered.html, view.rendered.toc, _hits_shown(view.backlinks), _hits_shown(view.related),
                   sorted(view.translations.items()), view.newer_translations, view.can_edit,
-                  wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else ""))
+                  wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else "",
+                  comment_threads(slug)))  # signed-in readers' comments, with what they may do to each
     dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related)),
              rewritten]  # a redaction keeps commit dates
     updated = max([d for d in dates if d], default=None)

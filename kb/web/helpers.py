@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import access
+from ..comments import Comments, CommentView
 from ..search import SearchQuery
 from ..taxonomy import LANGUAGES
 from ..users import UserStore
@@ -28,6 +29,20 @@ def current_wiki() -> Wiki:
 
 def current_users() -> UserStore:
     return current_app.extensions["kb.users"]
+
+
+def current_comments() -> Comments:
+    return current_app.extensions["kb.comments"]
+
+
+def comment_threads(slug: str) -> list[CommentView]:
+    """A note's comment threads as the signed-in reader sees them (none for the public), once per request:
+    the note page shows exactly what its validator hashed."""
+    cache = g.setdefault("kb_comment_threads", {})
+    if slug not in cache:
+        signed_in = getattr(current_user, "is_authenticated", False)
+        cache[slug] = current_comments().threads(current_user, slug) if signed_in else []
+    return cache[slug]
 
 
 def admins_only() -> None:

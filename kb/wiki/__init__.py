@@ -73,6 +73,9 @@ class Wiki:
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
         self.redirects = Redirects(self.store)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
+        # called as hook(kind, old, new) after a note is moved: ("rename", slug, new slug), ("delete", slug, trash
+        # id), ("undelete", trash id, slug); what lives beside notes (comments) follows them
+        self.move_hooks: list[Callable[[str, str, str], None]] = []
 
     # --- reading ----------------------------------------------------------------------------
     def _load(self, slug: str) -> Note:
