@@ -232,6 +232,15 @@ NOTE_SURFACES = [
                 follows_renames=False),
     NoteSurface("redact form", lambda s, m: f"/notes/{s}/redact", shows_secret=False, status=None,
                 follows_renames=False),
+    # comments: signed-in readers only (the public is sent to sign in, or answered 401 by the API)
+    NoteSurface("comments page", lambda s, m: f"/notes/{s}/comments", shows_secret=False, status=None,
+                follows_renames=False),
+    NoteSurface("comment edit form", lambda s, m: f"/notes/{s}/comments/1/edit", shows_secret=False, status=None,
+                follows_renames=False),
+    NoteSurface("comments api", lambda s, m: f"/api/notes/{s}/comments", shows_secret=False, status=None,
+                follows_renames=False),
+    NoteSurface("comments api with a token", lambda s, m: f"/api/notes/{s}/comments", shows_secret=False,
+                status=None, bearer=True, follows_renames=False),
 ]
 
 
@@ -566,7 +575,8 @@ def test_every_get_route_is_covered(matrix):
                "/api/notes/<slug>", "/notes/<slug>/edit", "/feeds/all.atom", "/feeds/regions/<slug>.atom",
                "/feeds/topics/<topic>.atom", "/sitemap.xml", "/regions/<slug>/export.zip", "/review",
                "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes",
-               "/notes/<slug>/redact"}
+               "/notes/<slug>/redact", "/notes/<slug>/comments", "/notes/<slug>/comments/<int:comment_id>/edit",
+               "/api/notes/<slug>/comments"}
     routes = {r.rule for r in matrix.app.url_map.iter_rules() if "GET" in r.methods}
     assert routes - covered - NOT_ABOUT_NOTES == set()
     assert (covered | NOT_ABOUT_NOTES) - routes == set()  # nothing listed here that no longer exists

@@ -72,7 +72,8 @@ def test_index_folder_tracks_only_a_placeholder():
 
 # What kb/web/ and kb/cli.py may import from the domain: the service (kb.wiki, its facade only), the policy,
 # the domain errors, the search types, the taxonomy; and the accounts service (users, the sign-in throttle).
-DOOR = {"kb.wiki", "kb.access", "kb.errors", "kb.search", "kb.searchtypes", "kb.taxonomy", "kb.users", "kb.throttle"}
+DOOR = {"kb.wiki", "kb.access", "kb.errors", "kb.search", "kb.searchtypes", "kb.taxonomy", "kb.users", "kb.throttle",
+        "kb.comments"}
 REACH = re.compile(r"\.(store|history|renderer|index|indexer|redirects)\.\w")
 
 

@@ -1,6 +1,6 @@
 """The JSON API described: an OpenAPI 3.1 document, served at /api/openapi.json.
 
-Kept as data beside the routes it describes (api.py, search.py); tests/test_openapi.py checks that every
+Kept as data beside the routes it describes (api.py, search.py, comments.py); tests/test_openapi.py checks that every
 /api/ route of the app is described, and fuzzes the API against this document on a live server.
 """
 from __future__ import annotations
@@ -91,6 +91,35 @@ SPEC: dict = {
                     "updated": _DATE}},
             "Saved": {"type": "object", "required": ["slug", "revision"],
                       "properties": {"slug": {"type": "string"}, "revision": {"type": "string"}}},
+            "Comment": {
+                "type": "object",
+                "required": ["id", "author", "body_html", "created", "edited", "reply_to", "resolved", "deleted",
+                             "may_edit", "may_delete", "may_resolve"],
+                "description": "A comment on a note, for signed-in readers of the note only (never public).",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "author": {"type": ["string", "null"], "description": "username; null once deleted"},
+                    "body_html": {"type": "string", "description": "the Markdown rendered and sanitised as a "
+                                  "note's body, links to notes the caller may not read masked"},
+                    "body": {"type": "string", "description": "the Markdown source: for its writer only"},
+                    "created": {"type": "string", "format": "date-time"}, "edited": _DATE,
+                    "reply_to": {"type": ["integer", "null"],
+                                 "description": "the comment that starts the thread; null for a thread's start"},
+                    "resolved": {"type": "boolean"},
+                    "deleted": {"type": "boolean", "description": "a deleted thread start kept for its replies"},
+                    "may_edit": {"type": "boolean", "description": "its writer, 15 minutes after writing"},
+                    "may_delete": {"type": "boolean"}, "may_resolve": {"type": "boolean"},
+                    "replies": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"},
+                                "description": "a thread start's replies (one level deep), oldest first"},
+                    "personal_data": {"type": "array", "description": "on a new comment: likely personal data "
+                                      "found in it, a warning (comments are never public, so it is saved)",
+                                      "items": {"type": "object",
+                                                "required": ["line", "column", "kind", "text", "message"],
+                                                "properties": {"line": {"type": "integer"},
+                                                               "column": {"type": "integer"},
+                                                               "kind": {"type": "string"},
+                                                               "text": {"type": "string"},
+                                                               "message": {"type": "string"}}}}}},
             "MetaFields": {"type": "object", "properties": _META_PROPERTIES,
                            "description": "front matter fields; authors, created and updated belong to kb"},
             "Hit": {"type": "object",
@@ -158,6 +187,35 @@ SPEC: dict = {
                                       "content": {"application/json": {
                                           "schema": {"$ref": "#/components/schemas/Saved"}}}},
                               **_errors(400, 401, 403, 409, 413, 422, 429, 503)}},
+        },
+        "/api/notes/{slug}/comments": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": _SLUG,
+                            "example": "psychological-first-aid-training-lebanon"}],
+            "get": {
+                "operationId": "listComments",
+                "summary": "The comment threads of a note the caller may read, oldest first (signed-in "
+                           "readers only: the public gets 401, or 404 for a note it may not read).",
+                "responses": {"200": {"description": "The threads.", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["slug", "count", "comments"],
+                               "properties": {"slug": {"type": "string"},
+                                              "count": {"type": "integer", "minimum": 0},
+                                              "comments": {"type": "array", "items": {
+                                                  "$ref": "#/components/schemas/Comment"}}}}}}},
+                    **_errors(401, 404, 429)}},
+            "post": {
+                "operationId": "postComment",
+                "summary": "Comment on a note the caller may read, or reply to a thread (reply_to: the id of "
+                           "the comment that starts it; a reply to a reply is refused with 400, naming that "
+                           "comment). Markdown, at most 10,000 characters.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["body"],
+                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 10000},
+                                   "reply_to": {"type": ["integer", "null"]}}}}}},
+                "responses": {"201": {"description": "Posted.",
+                                      "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Comment"}}}},
+                              **_errors(400, 401, 403, 404, 413, 429)}},
         },
         "/api/search": {
             "get": {
