@@ -167,7 +167,8 @@ class Comments:
         if not access.can_comment(user, note.meta, self.wiki.taxonomy):
             return []
         comments = self.store.for_note(slug)
-        views = {c.id: self._view(user, note, c) for c in comments}
+        render = self._renderer(user, note)  # one look-up per linked note for the whole page
+        views = {c.id: self._view(user, note, c, render) for c in comments}
         top: list[CommentView] = []
         for c in comments:
             if c.reply_to is None:
@@ -195,9 +196,22 @@ class Comments:
             raise NoteNotFound(f"comment {str(comment_id)[:20]}")
         return comment
 
-    def _view(self, user: Any, note: Note, c: Comment) -> CommentView:
+    def _renderer(self, user: Any, note: Note) -> Callable[[Comment], str]:
+        """Comment bodies rendered for this reader as ``Wiki.render`` renders a note's (links to notes they
+        may not open masked, in the note's language); the Markdown and sanitising cached per comment text."""
+        titles: dict[str, str | None] = {}
+
+        def resolve(slug: str) -> str | None:
+            if slug not in titles:
+                titles[slug] = self.wiki.title_if_readable(user, slug)
+            return titles[slug]
+
+        missing = self.wiki.missing_link_text(note.meta.language)
+        return lambda c: self.wiki.renderer.render(c.body, resolve, cache_key=f"comment:{c.id}", missing=missing).html
+
+    def _view(self, user: Any, note: Note, c: Comment, render: Callable[[Comment], str] | None = None) -> CommentView:
         tax, mine = self.wiki.taxonomy, getattr(user, "username", None) == c.author
-        html = "" if c.deleted else self.wiki.render_body(user, c.body, note.meta.language).html
+        html = "" if c.deleted else (render or self._renderer(user, note))(c)
         alive = not c.deleted
         return CommentView(
             id=c.id, author=c.author, body_html=html, body=c.body if mine and alive else None, created=c.created,

@@ -346,3 +346,12 @@ def test_an_arabic_comment_reads_right_to_left(api, signed):
     comment(api, "ar-child-protection-case-management-egypt", "amina", "هل نجح هذا في القاهرة؟")
     page = signed("amina").get("/notes/ar-child-protection-case-management-egypt").get_data(as_text=True)
     assert '<div class="comment-body" dir="auto"><p>هل نجح هذا في القاهرة؟</p></div>' in page
+
+
+def test_the_forms_need_their_csrf_token(api, signed):
+    pat = signed("pat")
+    assert pat.post(f"/notes/{AGADEZ}/comments", data={"body": "No token"}).status_code == 400
+    top = comment(api, AGADEZ, "pat", "Kept")
+    assert pat.post(f"/notes/{AGADEZ}/comments/{top['id']}/delete").status_code == 400
+    assert pat.post(f"/notes/{AGADEZ}/comments/{top['id']}/edit", data={"body": "Changed"}).status_code == 400
+    assert [c["body"] for c in listed(api, AGADEZ, "pat")["comments"]] == ["Kept"]
