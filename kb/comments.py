@@ -24,7 +24,7 @@ from .db import Database
 from .errors import N_, KbError, Message, NoteNotFound, PermissionDenied
 from .wiki import Note, Wiki
 
-__all__ = ["CommentStore", "Comments", "CommentView", "CommentError", "Comment", "MAX_BODY"]
+__all__ = ["CommentStore", "Comments", "CommentView", "CommentError", "Comment", "MAX_BODY", "shown_count"]
 log = logging.getLogger(__name__)
 MAX_BODY = 10_000  # characters of Markdown in one comment
 
@@ -179,7 +179,7 @@ class Comments:
 
     def count(self, user: Any, slug: str) -> int:
         """How many comments this reader is shown on the note (0 for the public)."""
-        return sum(1 + len(t.replies) - t.deleted for t in self.threads(user, slug))
+        return shown_count(self.threads(user, slug))
 
     def comment(self, user: Any, slug: str, comment_id: Any) -> CommentView:
         """One comment of the note as this reader sees it; NoteNotFound when there is none."""
@@ -283,6 +283,11 @@ class Comments:
         if not access.can_resolve_comment(user, comment.author, note.meta, self.wiki.taxonomy):
             raise PermissionDenied(Message(N_("you may not mark this comment resolved")))
         return self._view(user, note, self.store.set_resolved(comment.id, user.username if resolved else None))
+
+
+def shown_count(threads: list[CommentView]) -> int:
+    """How many comments these threads show (a deleted thread start kept for its replies not counted)."""
+    return sum(1 + len(t.replies) - t.deleted for t in threads)
 
 
 def personal_data(text: str) -> list[dict]:

@@ -53,7 +53,8 @@ def clock(app):
 
 
 def comment(api, slug, user, body, reply_to=None) -> dict:
-    resp = api("POST", f"/api/notes/{slug}/comments", user, {"body": body, **({"reply_to": reply_to} if reply_to else {})})
+    sent = {"body": body, **({"reply_to": reply_to} if reply_to else {})}
+    resp = api("POST", f"/api/notes/{slug}/comments", user, sent)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -130,7 +131,8 @@ def test_replies_go_one_level_deep(api):
                                                      "which starts the thread")
     other = comment(api, "reintegration-counselling-returnees-mali", "pat", "Elsewhere")
     across = api("POST", f"/api/notes/{AGADEZ}/comments", "pat", {"body": "x", "reply_to": other["id"]})
-    assert across.status_code == 400 and f"no comment {other['id']} on this note" in across.get_json()["error"]["message"]
+    assert across.status_code == 400
+    assert f"no comment {other['id']} on this note" in across.get_json()["error"]["message"]
     assert listed(api, AGADEZ, "pat")["count"] == 2
 
 

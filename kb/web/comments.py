@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access
-from ..comments import CommentError
+from ..comments import CommentError, shown_count
 from .errors import error_response
 from .helpers import comment_threads, current_comments, record
 from .messages import translate
@@ -22,7 +22,8 @@ api_bp = Blueprint("comments_api", __name__, url_prefix="/api")
 
 @bp.app_context_processor
 def comment_globals() -> dict:
-    return {"note_comments": comment_threads, "fmt_when": lambda value: format_datetime(value, format="short"),
+    return {"note_comments": comment_threads, "comment_count": shown_count,
+            "fmt_when": lambda value: format_datetime(value, format="short"),
             "comment_edit_minutes": access.COMMENT_EDIT_MINUTES}
 
 
@@ -116,7 +117,7 @@ def api_list(slug: str):
     if not current_user.is_authenticated:
         return _unauthenticated()
     threads = comment_threads(slug)
-    return jsonify({"slug": slug, "count": sum(1 + len(t.replies) - t.deleted for t in threads),
+    return jsonify({"slug": slug, "count": shown_count(threads),
                     "comments": [t.as_dict() for t in threads]})
 
 
