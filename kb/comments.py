@@ -24,9 +24,10 @@ from .db import Database
 from .errors import N_, KbError, Message, NoteNotFound, PermissionDenied
 from .wiki import Note, Wiki
 
-__all__ = ["CommentStore", "Comments", "CommentView", "CommentError", "Comment", "MAX_BODY", "shown_count"]
+__all__ = ["CommentStore", "Comments", "CommentView", "CommentError", "Comment", "MAX_BODY", "MAX_LINKS", "shown_count"]
 log = logging.getLogger(__name__)
 MAX_BODY = 10_000  # characters of Markdown in one comment
+MAX_LINKS = 50  # notes one comment links to: each is looked up for every reader on every view
 
 
 class CommentError(KbError, ValueError):
@@ -223,8 +224,7 @@ class Comments:
             may_reply=alive and c.reply_to is None)
 
     # --- writing -----------------------------------------------------------------------------
-    @staticmethod
-    def _body(body: Any) -> str:
+    def _body(self, body: Any) -> str:
         if not isinstance(body, str):
             raise CommentError(Message(N_("the comment must be text")))
         text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
@@ -232,6 +232,8 @@ class Comments:
             raise CommentError(Message(N_("the comment is empty: write something first")))
         if len(text) > MAX_BODY:
             raise CommentError(Message(N_("the comment is too long: at most %(n)s characters"), n=MAX_BODY))
+        if len(self.wiki.renderer.render(text, lambda _slug: None).links) > MAX_LINKS:
+            raise CommentError(Message(N_("the comment links to too many notes: at most %(n)s"), n=MAX_LINKS))
         return text
 
     @staticmethod

@@ -101,7 +101,8 @@ def test_bad_input_is_a_clear_400_and_changes_nothing(api):
     first = comment(api, AGADEZ, "pat", "Hello")
     cases = [
         ({"body": ""}, "empty"), ({"body": "   \n"}, "empty"), ({"body": 42}, "must be text"), ({}, "must be text"),
-        ({"body": "x" * 10_001}, "too long"), ({"body": "hi", "reply_to": "first"}, "number of a comment"),
+        ({"body": "x" * 10_001}, "too long"),
+        ({"body": " ".join(f"[[n{i}]]" for i in range(51))}, "links to too many notes: at most 50"), ({"body": "hi", "reply_to": "first"}, "number of a comment"),
         ({"body": "hi", "reply_to": 999}, "no comment 999"), ({"body": "hi", "reply_to": [1]}, "number of a comment"),
     ]
     for body, says in cases:
