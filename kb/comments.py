@@ -45,6 +45,8 @@ class CommentStore:
         self.clock = clock  # tests give another clock (the edit window) instead of sleeping
         # called as hook(reply, parent) after a reply is committed (notifications listen here)
         self.on_reply: list[ReplyHook] = []
+        # called as hook(comment) after any new comment (a reply too) is committed
+        self.on_comment: list[Callable[[Comment], None]] = []
 
     def add(self, slug: str, author: str, body: str, reply_to: int | None = None) -> Comment:
         with self.db.writing() as session:
@@ -59,12 +61,13 @@ class CommentStore:
                                                   "starts the thread"), id=parent.reply_to))
             comment = Comment(note_slug=slug, author=author, body=body, reply_to=reply_to, created=self.clock())
             session.add(comment)
-        if parent is not None:
-            for hook in list(self.on_reply):
-                try:
-                    hook(comment, parent)
-                except Exception:  # a listener's failure must not undo or refuse a saved reply
-                    log.exception("a reply hook failed for comment %s", comment.id)
+        calls = [(hook, (comment,)) for hook in self.on_comment]
+        calls += [(hook, (comment, parent)) for hook in self.on_reply] if parent is not None else []
+        for hook, args in calls:
+            try:
+                hook(*args)
+            except Exception:  # a listener's failure must not undo or refuse a saved comment
+                log.exception("a comment hook failed for comment %s", comment.id)
         return comment
 
     def get(self, slug: str, comment_id: int) -> Comment | None:

@@ -322,14 +322,16 @@ def test_comments_follow_a_renamed_note_and_leave_with_a_deleted_one(app, api):
     assert [c["body_html"] for c in listed(api, new, "pat")["comments"]] == ["<p>Before the move</p>"]
 
 
-def test_a_reply_calls_the_reply_hooks_once_committed(app, api):
+def test_new_comments_and_replies_call_their_hooks_once_committed(app, api):
     heard = []
     store = app.extensions["kb.comments"].store
     store.on_reply.append(lambda reply, parent: heard.append((reply.id, parent.id, store.get(AGADEZ, reply.id).body)))
+    every = []
+    store.on_comment.append(lambda c: every.append(c.id))
     top = comment(api, AGADEZ, "pat", "Question")
-    assert heard == []
+    assert heard == [] and every == [top["id"]]
     reply = comment(api, AGADEZ, "moussa", "Answer", reply_to=top["id"])
-    assert heard == [(reply["id"], top["id"], "Answer")]
+    assert heard == [(reply["id"], top["id"], "Answer")] and every == [top["id"], reply["id"]]
     store.on_reply.append(lambda reply, parent: 1 / 0)  # a failing listener does not refuse the reply
     comment(api, AGADEZ, "layla", "Me too", reply_to=top["id"])
     assert listed(api, AGADEZ, "pat")["count"] == 3
