@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _moved(wiki: "Wiki", kind: str, old: str, new: str) -> None:
-    """Tell what lives beside the notes (comments) that a note moved, once the move is committed."""
+    """Tell what lives beside the notes (comments) that a note moved: once the move is committed, still under
+    the content lock (no note can take the old name meanwhile)."""
     for hook in list(getattr(wiki, "move_hooks", ())):
         try:
             hook(kind, old, new)
@@ -71,7 +72,7 @@ def rename(wiki: "Wiki", user: Any, slug: str, new_slug: str, base_revision: str
         ch.reindex(slug, new_slug)
         ch.commit(f"Rename {slug} to {new_slug}")
         ch.audit("note_rename", slug, f"{slug} -> {new_slug}")
-    _moved(wiki, "rename", slug, new_slug)
+        _moved(wiki, "rename", slug, new_slug)
     return new_slug
 
 
@@ -105,7 +106,7 @@ def delete(wiki: "Wiki", user: Any, slug: str, reason: str = "", base_revision: 
         ch.commit(f"Delete {slug}" + (f"\n\nReason: {reason}" if reason else ""))
         trash_id = trash_rel.rsplit("/", 1)[1][: -len(".md")]
         ch.audit("note_delete", slug, f"{trash_id} {reason}".strip())
-    _moved(wiki, "delete", slug, trash_id)
+        _moved(wiki, "delete", slug, trash_id)
     return trash_id
 
 
@@ -139,5 +140,5 @@ def undelete(wiki: "Wiki", user: Any, trash_id: str) -> str:
         ch.reindex(slug)
         ch.commit(f"Undelete {slug}")
         ch.audit("note_undelete", slug, trash_id)
-    _moved(wiki, "undelete", trash_id, slug)
+        _moved(wiki, "undelete", trash_id, slug)
     return slug
