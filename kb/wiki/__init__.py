@@ -27,7 +27,7 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from . import commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -315,6 +315,28 @@ class Wiki:
 
     def unfinished(self, user: Any) -> list[Hit]:
         return review.unfinished(self, user)
+
+    # --- review dates (reviewing.py; the dates themselves are kb.reviewdates') ---------------------
+    def review_status(self, user: Any, note: Note) -> reviewing.ReviewStatus:
+        """A readable note's review: reviewed when and by whom, next due, may this reader mark it."""
+        return reviewing.status(self, user, note)
+
+    def review_dates(self, note: Note) -> tuple[dt.date | None, dt.date | None]:
+        """(reviewed, review_due) of a readable note."""
+        return reviewing.reviewdates.reviewed_on(note.meta), reviewing.due_of(self, note)
+
+    def mark_reviewed(self, user: Any, slug: str) -> reviewing.Marked:
+        """"Still accurate": a commit changing only the note's review date, by this reviewer."""
+        return reviewing.mark_reviewed(self, user, slug)
+
+    def reviews_due(self, within_days: int = 30, user: Any = None, accounts=(),
+                    day: dt.date | None = None) -> list[reviewing.DueReview]:
+        """Published notes overdue or due within N days with their reviewers (see reviewing.reviews_due)."""
+        return reviewing.reviews_due(self, within_days, user, accounts, day)
+
+    def trust_score(self, user: Any, place: str | None = None) -> tuple[int, int]:
+        """(reviewed within their interval, published) among the notes this user may read."""
+        return reviewing.trust_score(self, user, place)
 
     def revisions_with_info(self, user: Any, slug: str) -> list[tuple[Revision, commits.RevisionInfo]]:
         """history_of, each revision with what its commit message says (status change, restore, ...)."""
