@@ -239,6 +239,8 @@ def test_region_pages_and_the_admin_home_show_the_trust_score(app, as_user, clie
     published_all = sum(1 for p in wiki.content_dir.glob("*.md")
                         if "\nstatus: published\n" in p.read_text(encoding="utf-8"))
     assert f"1 of {published_all} published notes reviewed" in page
+    overdue = wiki.search(app.extensions["kb.users"].by_username("admin"), SearchQuery(review="overdue")).total
+    assert overdue and f"{overdue} notes are overdue for review." in page
     assert as_user("moussa").get("/admin").status_code == 404
 
 
@@ -284,3 +286,26 @@ def test_the_taxonomys_interval_sets_the_due_date_of_notes_that_give_none(wiki):
     meta = note.meta.copy(extra={**note.meta.extra, "reviewed": dt.date(2026, 1, 1), "review_every": 10})
     assert reviewdates.review_due(meta, 90) == dt.date(2026, 1, 11)
     assert reviewdates.review_due(meta.copy(status="draft"), 90) is None
+
+
+def test_a_review_date_already_there_is_replaced_in_place(api, site):
+    base = api("GET", f"/api/notes/{AGADEZ}", "moussa").get_json()["revision"]
+    old = TODAY - dt.timedelta(days=400)
+    assert api("PUT", f"/api/notes/{AGADEZ}", "moussa", {"base_revision": base,
+                                                          "meta": {"reviewed": old.isoformat()}}).status_code == 200
+    assert api("POST", f"/api/notes/{AGADEZ}/review", "admin").status_code == 200
+    content = site / "content"
+    diff = git(content, "show", "--format=", "HEAD", "--", f"{AGADEZ}.md")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == [f"-reviewed: {old.isoformat()}", f"+reviewed: {TODAY.isoformat()}"]
+    assert git(content, "log", "-1", "--format=%an").strip() == "admin"
+
+
+def test_the_review_line_keeps_a_files_line_endings_and_every_other_byte():
+    crlf = "---\r\ntitle: T\r\nlanguage: en\r\n---\r\nBody\r\n"
+    assert reviewdates.with_reviewed(crlf, dt.date(2026, 9, 14)) == \
+        "---\r\ntitle: T\r\nlanguage: en\r\nreviewed: 2026-09-14\r\n---\r\nBody\r\n"
+    for bad in ("no front matter", "---\ntitle: T\n", "---\nreviewed: 2026-01-01\nreviewed: 2026-01-02\n---\n",
+                "---\nreviewed:\n  2026-01-01\n---\n"):
+        with pytest.raises(ValueError):
+            reviewdates.with_reviewed(bad, dt.date(2026, 9, 14))

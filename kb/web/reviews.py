@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access
+from ..search import SearchQuery
 from .errors import error_response
 from .helpers import current_wiki
 
@@ -54,8 +55,8 @@ def admin_home():
     guard in helpers.admins_only)."""
     wiki = current_wiki()
     regions = [(place, trust_score(place.name)) for place in wiki.taxonomy.regions()]
-    return render_template("reviews/admin.html", overall=trust_score(None), regions=regions,
-                           overdue=len([d for d in wiki.reviews_due(0, user=current_user) if d.overdue]))
+    overdue = wiki.search(current_user, SearchQuery(review="overdue", per_page=1)).total
+    return render_template("reviews/admin.html", overall=trust_score(None), regions=regions, overdue=overdue)
 
 
 def trust_score(place: str | None) -> dict:
@@ -101,7 +102,7 @@ def due_reviews() -> list:
     """The published notes of the reader's regions overdue or due within 30 days, oldest first."""
     if not access.is_reviewer(current_user, current_wiki().taxonomy):
         return []
-    return current_wiki().reviews_due(30, user=current_user)
+    return current_wiki().reviews_due(30, user=current_user, accounts=None)
 
 
 @bp.app_context_processor

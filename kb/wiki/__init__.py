@@ -329,7 +329,7 @@ class Wiki:
         """"Still accurate": a commit changing only the note's review date, by this reviewer."""
         return reviewing.mark_reviewed(self, user, slug)
 
-    def reviews_due(self, within_days: int = 30, user: Any = None, accounts=(),
+    def reviews_due(self, within_days: int = 30, user: Any = None, accounts: Any = (),
                     day: dt.date | None = None) -> list[reviewing.DueReview]:
         """Published notes overdue or due within N days with their reviewers (see reviewing.reviews_due)."""
         return reviewing.reviews_due(self, within_days, user, accounts, day)

@@ -131,22 +131,23 @@ def _due_hits(wiki: "Wiki", clauses: list | None, within_days: int, day: dt.date
 
 
 def reviews_due(wiki: "Wiki", within_days: int = reviewdates.DUE_SOON, user: Any = None,
-                accounts: Iterable[Any] = (), day: dt.date | None = None) -> list[DueReview]:
+                accounts: Iterable[Any] | None = (), day: dt.date | None = None) -> list[DueReview]:
     """Published notes overdue or due within ``within_days``, the longest overdue first, each with its
     reviewers (named in front matter, else the focal points among ``accounts`` whose regions cover it).
     With ``user``: only the notes whose reviews they look after (their regions; all for admins; none for
-    others). Without: every note, for kb's own jobs, which must ask the policy before showing one to anyone."""
+    others). Without: every note, for kb's own jobs, which must ask the policy before showing one to anyone.
+    With ``accounts`` None, reviewers are not looked up (no note is read: a list for a page)."""
     clauses = access.review_due_clauses(user, wiki.taxonomy) if user is not None else None
     if clauses is not None and not clauses:
         return []
-    accounts = list(accounts)
+    accounts = None if accounts is None else list(accounts)
     out = []
     for hit in _due_hits(wiki, clauses, max(0, int(within_days)), day):
-        note = wiki._load_any(hit.slug)
-        if note is None or hit.review_due is None:
+        note = wiki._load_any(hit.slug) if accounts is not None else None
+        if hit.review_due is None or (note is None and accounts is not None):
             continue
-        names = reviewdates.reviewers(note.meta, wiki.taxonomy.countries_of(note.meta.regions), accounts,
-                                      wiki.taxonomy.countries_of)
+        names = [] if note is None else reviewdates.reviewers(
+            note.meta, wiki.taxonomy.countries_of(note.meta.regions), accounts, wiki.taxonomy.countries_of)
         out.append(DueReview(hit.slug, hit.title, hit.language, list(hit.regions), hit.reviewed, hit.review_due,
                              reviewdates.is_overdue(hit.review_due, day), names))
     return out
