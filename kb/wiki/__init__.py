@@ -3,7 +3,8 @@ change goes through the one write path (writes.py: lock -> files -> git commit -
 
 The package's parts: saving.py (a note's save and merge), importing.py (`kb import`), moves.py (rename,
 delete, undelete), revisions.py (read, compare, restore), redaction.py, drafting.py (names, front matter,
-template), review.py (the review lists), commits.py (commit messages), indexing.py (notes -> index)."""
+template), review.py (the review lists), reviewing.py (review dates), commits.py (commit messages),
+indexing.py (notes -> index)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -62,7 +63,7 @@ class NoteView:
     can_edit: bool = False
 
 
-class Wiki:
+class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
     def __init__(self, content_dir: Path, index_dir: Path, base_url: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
@@ -315,28 +316,6 @@ class Wiki:
 
     def unfinished(self, user: Any) -> list[Hit]:
         return review.unfinished(self, user)
-
-    # --- review dates (reviewing.py; the dates themselves are kb.reviewdates') ---------------------
-    def review_status(self, user: Any, note: Note) -> reviewing.ReviewStatus:
-        """A readable note's review: reviewed when and by whom, next due, may this reader mark it."""
-        return reviewing.status(self, user, note)
-
-    def review_dates(self, note: Note) -> tuple[dt.date | None, dt.date | None]:
-        """(reviewed, review_due) of a readable note."""
-        return reviewing.reviewdates.reviewed_on(note.meta), reviewing.due_of(self, note)
-
-    def mark_reviewed(self, user: Any, slug: str) -> reviewing.Marked:
-        """"Still accurate": a commit changing only the note's review date, by this reviewer."""
-        return reviewing.mark_reviewed(self, user, slug)
-
-    def reviews_due(self, within_days: int = 30, user: Any = None, accounts: Any = (),
-                    day: dt.date | None = None) -> list[reviewing.DueReview]:
-        """Published notes overdue or due within N days with their reviewers (see reviewing.reviews_due)."""
-        return reviewing.reviews_due(self, within_days, user, accounts, day)
-
-    def trust_score(self, user: Any, place: str | None = None) -> tuple[int, int]:
-        """(reviewed within their interval, published) among the notes this user may read."""
-        return reviewing.trust_score(self, user, place)
 
     def revisions_with_info(self, user: Any, slug: str) -> list[tuple[Revision, commits.RevisionInfo]]:
         """history_of, each revision with what its commit message says (status change, restore, ...)."""

@@ -165,3 +165,28 @@ def trust_score(wiki: "Wiki", user: Any, place: str | None = None,
     if not total:
         return 0, 0
     return wiki.index.search(dataclasses.replace(query, review="current"), clauses).total, total
+
+
+class ReviewDates:
+    """The Wiki facade's review-date methods (Wiki inherits them; the facade stays one door)."""
+
+    def review_status(self: "Wiki", user: Any, note: Note) -> ReviewStatus:
+        """A readable note's review: reviewed when and by whom, next due, may this reader mark it."""
+        return status(self, user, note)
+
+    def review_dates(self: "Wiki", note: Note) -> tuple[dt.date | None, dt.date | None]:
+        """(reviewed, review_due) of a readable note."""
+        return reviewdates.reviewed_on(note.meta), due_of(self, note)
+
+    def mark_reviewed(self: "Wiki", user: Any, slug: str) -> Marked:
+        """"Still accurate": a commit changing only the note's review date, by this reviewer."""
+        return mark_reviewed(self, user, slug)
+
+    def reviews_due(self: "Wiki", within_days: int = reviewdates.DUE_SOON, user: Any = None,
+                    accounts: Iterable[Any] | None = (), day: dt.date | None = None) -> list[DueReview]:
+        """Published notes overdue or due within N days with their reviewers (see reviewing.reviews_due)."""
+        return reviews_due(self, within_days, user, accounts, day)
+
+    def trust_score(self: "Wiki", user: Any, place: str | None = None) -> tuple[int, int]:
+        """(reviewed within their interval, published) among the notes this user may read."""
+        return trust_score(self, user, place)
