@@ -310,3 +310,12 @@ def test_the_review_line_keeps_a_files_line_endings_and_every_other_byte():
                 "---\nreviewed:\n  2026-01-01\n---\n"):
         with pytest.raises(ValueError):
             reviewdates.with_reviewed(bad, dt.date(2026, 9, 14))
+
+
+def test_an_edit_begun_before_a_review_keeps_the_new_review_date(api):
+    base = api("GET", f"/api/notes/{AGADEZ}", "moussa").get_json()["revision"]  # the editor opens
+    assert api("POST", f"/api/notes/{AGADEZ}/review", "admin").status_code == 200  # meanwhile: still accurate
+    resp = api("PUT", f"/api/notes/{AGADEZ}", "moussa", {"base_revision": base, "body": "## Context\n\nNew text.\n"})
+    assert resp.status_code == 200 and resp.get_json()["merged"]
+    note = api("GET", f"/api/notes/{AGADEZ}").get_json()
+    assert note["reviewed"] == TODAY.isoformat() and "New text." in note["body"]
