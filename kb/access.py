@@ -180,6 +180,31 @@ def review_clauses(user: Any, taxonomy: Taxonomy) -> list[Clause]:
     return [{"status": frozenset(["review"]), "countries": countries}] if countries else []
 
 
+def can_mark_reviewed(user: Any, meta: NoteMeta, taxonomy: Taxonomy) -> bool:
+    """May this user mark the note as still accurate (a new review date, nothing else changed)? Admins, and
+    focal points of its regions: those who vouch for what is published there."""
+    return is_admin(user) or _covers(user, meta, taxonomy)
+
+
+def review_due_clauses(user: Any, taxonomy: Taxonomy) -> list[Clause]:
+    """The published notes whose review dates this user looks after, as read_filter clauses: those of their
+    regions (every one for admins); none for other users."""
+    if is_admin(user):
+        return [{"status": frozenset(["published"])}]
+    countries = user_countries(user, taxonomy)
+    return [{"status": frozenset(["published"]), "countries": countries}] if countries else []
+
+
+def published_clauses(user: Any, taxonomy: Taxonomy) -> list[Clause]:
+    """The published notes this user may read, as clauses (what a trust score counts)."""
+    allowed = read_filter(user, taxonomy)
+    published = frozenset(["published"])
+    if allowed is None:
+        return [{"status": published}]
+    return [{**c, "status": c.get("status", published) & published} for c in allowed
+            if c.get("status", published) & published]
+
+
 def unfinished_clauses(user: Any) -> list[Clause]:
     """A writer's own notes not published yet (drafts and notes waiting for review); none for readers."""
     name = getattr(user, "username", None)
@@ -244,7 +269,8 @@ def allowed(user: Any, action: str, meta: NoteMeta | None = None, taxonomy: Taxo
         return is_reviewer(user, taxonomy)
     if meta is None or taxonomy is None:
         raise ValueError(f"the action {action!r} is asked about a note")
-    checks = {"read": can_read, "edit": can_edit, "publish": can_publish, "delete": can_delete}
+    checks = {"read": can_read, "edit": can_edit, "publish": can_publish, "delete": can_delete,
+              "mark_reviewed": can_mark_reviewed}
     return checks[action](user, meta, taxonomy)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from slugify import slugify as _transliterate
 
-from . import yamlio
+from . import reviewdates, yamlio
 from .errors import N_, InvalidNote, InvalidSlug, Message
 from .taxonomy import LANGUAGES, STATUSES, VISIBILITIES, Taxonomy
 
@@ -248,9 +248,11 @@ def meta_from_dict(data: dict, taxonomy: Taxonomy) -> NoteMeta:
                 check_slug(target)
             except InvalidSlug as exc:
                 problems.append(("translations", exc.message))
+    review, review_problems = reviewdates.problems(data)  # reviewed, review_every, reviewer
+    problems += review_problems
     if problems:
         raise InvalidNote(problems)
-    extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
+    extra = {k: review.get(k, v) for k, v in data.items() if k not in KNOWN_KEYS}
     return NoteMeta(title=title, language=language, regions=regions, topics=list(dict.fromkeys(topics)),
                     audience=list(dict.fromkeys(audience)), visibility=visibility, status=status,
                     summary=summary.strip(), authors=authors, created=created, updated=updated,

@@ -36,6 +36,7 @@ class Taxonomy:
     topics: dict[str, dict[str, str]] = field(default_factory=dict)
     audiences: dict[str, dict[str, str]] = field(default_factory=dict)
     languages: dict[str, dict[str, str]] = field(default_factory=dict)
+    review_every: int = 180  # days between reviews of a note whose front matter gives none
 
     @classmethod
     def load(cls, path: Path) -> "Taxonomy":
@@ -76,6 +77,11 @@ class Taxonomy:
         tax.topics = {k: dict(v) for k, v in data["topics"].items()}
         tax.audiences = {k: dict(v) for k, v in data["audiences"].items()}
         tax.languages = {k: dict(v) for k, v in data["languages"].items()}
+        every = data.get("review_every", 180)
+        if isinstance(every, bool) or not isinstance(every, int) or not 0 < every <= 3650:
+            raise TaxonomyError(f"review_every is {every!r}: give the days between reviews of a note as a "
+                                "whole number from 1 to 3650 (180 by default).")
+        tax.review_every = every
         return tax
 
     # --- questions the rest of kb asks -------------------------------------------------------

@@ -355,6 +355,9 @@ LISTINGS = [
             json_total),
     Listing("search API, topic filter", "/api/search?topic=mhpss", hits_json, readable_in(topic="mhpss"), json_total),
     Listing("search API, page 2", "/api/search?sort=newest&per_page=3&page=2", None, total=json_total),
+    Listing("search API, overdue reviews (every matrix note was created on 2026-01-01, due 180 days later)",
+            "/api/search?q=lanternfish&review=overdue&per_page=100", hits_json,
+            lambda role: {s for s in readable(role) if NOTES[s].status == "published"}, json_total),
     Listing("region Sahel", "/regions/sahel", hits_html, readable_in("Sahel"), html_total),
     Listing("region North Africa", "/regions/north-africa", hits_html, readable_in("North Africa"), html_total),
     Listing("country Mali", "/regions/mali", hits_html, readable_in("Mali"), html_total),
@@ -380,6 +383,7 @@ LISTINGS = [
     Listing("review queue", "/review", None, status=lambda role: 302 if role == "anonymous" else 200),
     Listing("deleted notes", "/admin/deleted-notes", None,
             status=lambda role: 200 if role == "admin" else 404),
+    Listing("admin home (trust scores)", "/admin", None, status=lambda role: 200 if role == "admin" else 404),
     Listing("regions page", "/regions", None),
     Listing("topics page", "/topics", None),
 ]
@@ -576,7 +580,7 @@ def test_every_get_route_is_covered(matrix):
                "/feeds/topics/<topic>.atom", "/sitemap.xml", "/regions/<slug>/export.zip", "/review",
                "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes",
                "/notes/<slug>/redact", "/notes/<slug>/comments", "/notes/<slug>/comments/<int:comment_id>/edit",
-               "/api/notes/<slug>/comments"}
+               "/api/notes/<slug>/comments", "/admin"}
     routes = {r.rule for r in matrix.app.url_map.iter_rules() if "GET" in r.methods}
     assert routes - covered - NOT_ABOUT_NOTES == set()
     assert (covered | NOT_ABOUT_NOTES) - routes == set()  # nothing listed here that no longer exists

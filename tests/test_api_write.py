@@ -43,7 +43,7 @@ def test_create_derives_the_slug_from_the_title_and_returns_201(api):
     assert data["slug"] == "mobile-birth-registration-in-tillaberi" and re.fullmatch(r"[0-9a-f]{40}", data["revision"])
     assert resp.headers["Location"] == f"/api/notes/{data['slug']}"
     got = api("GET", resp.headers["Location"], "moussa").get_json()
-    assert set(got) == {"slug", "meta", "body", "html", "revision", "updated"}
+    assert set(got) == {"slug", "meta", "body", "html", "revision", "updated", "reviewed", "review_due"}
     assert got["revision"] == data["revision"] and got["meta"]["status"] == "draft"  # new notes start as drafts
     assert got["meta"]["authors"] == ["moussa"] and "<h2" in got["html"]
     again = api("POST", "/api/notes", "moussa", note_json())

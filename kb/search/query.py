@@ -9,6 +9,7 @@ totals, pages and facet counts then all count groups, so a facet count is the to
 Without a language (feeds, exports, other listings) every note is a result."""
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import time
 from typing import Any, Callable
@@ -25,7 +26,7 @@ from .glossary import Glossary
 from .schema import FACETS
 from .snippets import hit
 from .suggest import suggest
-from .types import SearchQuery, SearchResults
+from .types import SearchQuery, SearchResults, day_number
 
 SEARCH_TIME_LIMIT = 1.0
 SUGGEST_BELOW = 3  # "did you mean" only when fewer results than this
@@ -52,6 +53,17 @@ class _Pass(WrappingCollector):
                     child.collect(sub_docnum)
             if not n % 256 and time.monotonic() > self.deadline:
                 raise TimeLimit
+
+
+def review_scope(gen: Generation, docs: frozenset[int], query: SearchQuery) -> frozenset[int]:
+    """The notes of ``docs`` the query's review filter keeps, measured against its day (today by default)."""
+    today = day_number(query.today or dt.datetime.now(dt.timezone.utc).date())
+    due, reviewed = gen.column("review_due_day"), gen.column("reviewed_day")
+    if query.review == "overdue":
+        return frozenset(d for d in docs if 0 < due[d] < today)
+    if query.review == "due":
+        return frozenset(d for d in docs if 0 < due[d] <= today + query.due_within)
+    return frozenset(d for d in docs if reviewed[d] and due[d] >= today)  # "current"
 
 
 def empty_results(query: SearchQuery, message: str | None = None) -> SearchResults:
@@ -122,6 +134,8 @@ class _Search:
         if self.query.since is not None:
             since, times = self.query.since.timestamp(), self.gen.times()
             self.visible = frozenset(d for d in self.visible if times[d] >= since)
+        if self.query.review:
+            self.visible = review_scope(self.gen, self.visible, self.query)
         self.filters = Filters(self.gen, self.query)
         self.allow = self.filters.restrict(self.visible)
 
@@ -182,6 +196,10 @@ class _Search:
         ranked = self.ranked
         if self.start >= total:
             ranked = []
+        elif self.query.sort == "due":  # the review falling due first (notes without a due date last)
+            due = self.gen.column("review_due_day")
+            top = heapq.nsmallest(self.end + self.spare(final), final, key=lambda d: (due[d] or 1 << 40, d))
+            ranked = [(d, 0.0) for d in top]
         elif ranked is None or positive is None:
             times = self.gen.times()
             top = heapq.nsmallest(self.end + self.spare(final), final, key=lambda d: (-times[d], d))

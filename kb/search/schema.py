@@ -8,7 +8,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from . import textnorm
 from .analysis import KbAnalyzer, TermFrequency, TermPositions, analyse_words
-from .types import LANGS, IndexDoc, strings, utc
+from .types import LANGS, IndexDoc, day_number, strings, utc
 
 SECTIONS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # boosts: titles outweigh bodies
 # facet name -> field; "regions" counts regions and countries alike (a region covers its countries),
@@ -21,7 +21,7 @@ MAX_TEXT_CHARS = 500_000  # a pathological note cannot stall indexing
 # Bump when analysis, schema or the indexed text change: generations carry it, and ensure() replaces an
 # older one (3: plain text keeps only the label of a wiki link, never the name of the linked note;
 # 4: the analyser and formats moved into kb.search.analysis, and the index stores their module path).
-INDEX_VERSION = "kb-search-5"  # 5: no note URL in the indexed text, the package's own analysers
+INDEX_VERSION = "kb-search-6"  # 5: no note URL in the indexed text, the package's own analysers; 6: review dates
 
 
 def codec() -> W3Codec:
@@ -40,6 +40,8 @@ def _schema() -> Schema:
         status=ID(), visibility=ID(), places=KEYWORD(), topics=KEYWORD(), audience=KEYWORD(),
         authors=KEYWORD(), countries=KEYWORD(), links=KEYWORD(),
         updated_ts=NUMERIC(int, bits=64, sortable=True), hash=STORED(), doc=STORED(),
+        # review dates as day numbers (kb.reviewdates.day_number; 0: none), compared at query time
+        reviewed_day=NUMERIC(int, bits=32, sortable=True), review_due_day=NUMERIC(int, bits=32, sortable=True),
     )
     for section in SECTIONS:
         for lang in LANGS + ("all",):
@@ -67,9 +69,11 @@ def doc_fields(doc: IndexDoc) -> dict[str, Any]:
         topics=strings(doc.topics, 500), audience=strings(doc.audience, 500),
         authors=strings(doc.authors, 500), countries=strings(doc.countries, 500),
         links=strings(doc.links, 5000), updated_ts=int(updated.timestamp()), hash=doc.hash or "",
+        reviewed_day=day_number(doc.reviewed), review_due_day=day_number(doc.review_due),
         doc=dict(title=doc.title or "", language=lang, regions=strings(doc.regions, 500),
                  topics=strings(doc.topics, 500), audience=strings(doc.audience, 500),
-                 summary=summary, updated=updated, excerpt=textnorm.excerpt(text, EXCERPT_CHARS)),
+                 summary=summary, updated=updated, excerpt=textnorm.excerpt(text, EXCERPT_CHARS),
+                 reviewed=doc.reviewed, review_due=doc.review_due),
     )
     for section, value in (("title", doc.title or ""), ("summary", summary), ("body", text)):
         words = textnorm.words(value)

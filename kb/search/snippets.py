@@ -21,4 +21,4 @@ def hit(gen: Generation, docnum: int, score: float, compiled: Compiled | None = 
     return Hit(slug=stored["slug"], title=doc["title"], language=doc["language"],
                regions=list(doc["regions"]), topics=list(doc["topics"]),
                audience=list(doc["audience"]), summary=doc["summary"], updated=doc["updated"],
-               score=float(score), snippet=snippet)
+               score=float(score), snippet=snippet, reviewed=doc.get("reviewed"), review_due=doc.get("review_due"))

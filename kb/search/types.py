@@ -38,6 +38,8 @@ class IndexDoc:
     links: list[str]  # slugs this note links to (for backlinks)
     group: str  # translation-group key
     hash: str  # sha1 of the note file bytes
+    reviewed: dt.date | None = None  # last reviewed (kb.reviewdates)
+    review_due: dt.date | None = None  # next review due; None for a note not published
 
 
 @dataclass
@@ -55,6 +57,12 @@ class SearchQuery:
     # the reader's language: results are translation groups, each shown by its note in this language when
     # it matches (None: every note is a result, as feeds, exports and other listings want)
     prefer_language: str | None = None
+    # review dates (kb.reviewdates), measured against `today` (None: today's UTC date, at query time):
+    # "overdue" (due before today), "due" (overdue or due within `due_within` days), "current" (reviewed and
+    # within its interval); "" does not filter. Notes that are not published have no due date.
+    review: str = ""
+    due_within: int = 30
+    today: dt.date | None = None
 
 
 @dataclass
@@ -69,6 +77,8 @@ class Hit:
     updated: dt.datetime
     score: float
     snippet: str  # HTML-safe
+    reviewed: dt.date | None = None
+    review_due: dt.date | None = None
 
 
 @dataclass
@@ -84,6 +94,9 @@ class SearchResults:
     other_languages: int = 0  # with a reader's language and expansions: results in the other languages
 
 
+REVIEW_FILTERS = ("overdue", "due", "current")
+
+
 # --- normalising what callers pass -------------------------------------------------------------------
 
 _UTC = dt.timezone.utc
@@ -94,6 +107,14 @@ def utc(value: dt.datetime | None) -> dt.datetime:
     if value is None:
         return dt.datetime(1970, 1, 1, tzinfo=_UTC)
     return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(value: dt.date | None) -> int:
+    """A date as the number the index stores and compares (1 for 1970-01-01; 0: no date)."""
+    return (value - _EPOCH).days + 1 if value is not None else 0
 
 
 def strings(values: Any, limit: int = 50) -> list[str]:
@@ -114,6 +135,8 @@ def doc_to_json(doc: IndexDoc) -> dict:
     """A note as JSON data (queued updates)."""
     data = dataclasses.asdict(doc)
     data["updated"] = utc(doc.updated).isoformat()
+    for key in ("reviewed", "review_due"):
+        data[key] = data[key].isoformat() if data[key] else None
     return data
 
 
@@ -121,6 +144,8 @@ def doc_from_json(data: dict) -> IndexDoc:
     """The note :func:`doc_to_json` wrote."""
     data = dict(data)
     data["updated"] = dt.datetime.fromisoformat(data["updated"])
+    for key in ("reviewed", "review_due"):
+        data[key] = dt.date.fromisoformat(data[key]) if data.get(key) else None
     return IndexDoc(**data)
 
 
@@ -138,7 +163,10 @@ def clean_query(query: SearchQuery) -> SearchQuery:
         places=strings(query.places), countries=strings(query.countries), topics=strings(query.topics),
         audience=strings(query.audience), languages=strings(query.languages),
         since=utc(since) if since else None,
-        sort=query.sort if query.sort in ("relevance", "newest") else "relevance",
+        sort=query.sort if query.sort in ("relevance", "newest", "due") else "relevance",
+        review=query.review if query.review in REVIEW_FILTERS else "",
+        due_within=min(max(as_int(query.due_within, 30), 0), 3650),
+        today=query.today if isinstance(query.today, dt.date) else None,
         page=min(max(as_int(query.page, 1), 1), 10_000),
         per_page=min(max(as_int(query.per_page, 20), 1), 100),
         prefer_language=query.prefer_language if query.prefer_language in LANGS else None)

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
-from . import audit, comments, editor, feeds, manage, openapi, packs, redaction, ux
+from . import audit, comments, editor, feeds, manage, openapi, packs, redaction, reviews, ux
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
 
@@ -61,6 +61,10 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(comments.bp)  # comments on notes, for signed-in readers of the note
     app.register_blueprint(comments.api_bp)
     csrf.exempt(comments.api_bp)  # like the API's: cookie sessions on /api/ are checked in security.py
+
+    for bp in (reviews.bp, reviews.api_bp):  # review dates: still accurate, trust marks and scores, /admin
+        app.register_blueprint(bp)
+    csrf.exempt(reviews.api_bp)  # like api.bp: security.py checks cookie sessions on /api/
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 

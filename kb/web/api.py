@@ -17,6 +17,7 @@ def get_note(slug: str):
     note = wiki.get_note_and_revision(current_user, slug)  # a base revision never ahead of the body
     updated = wiki.updated_of(note)
     meta = note.meta
+    reviewed, review_due = wiki.review_dates(note)
     return jsonify({
         "slug": note.slug,
         "meta": {"title": meta.title, "language": meta.language, "regions": meta.regions, "topics": meta.topics,
@@ -27,6 +28,8 @@ def get_note(slug: str):
         "html": wiki.render(current_user, note).html,
         "revision": note.revision,
         "updated": updated.isoformat() if updated else None,
+        "reviewed": reviewed.isoformat() if reviewed else None,
+        "review_due": review_due.isoformat() if review_due else None,
     })
 
 

@@ -118,7 +118,7 @@ def _revalidate(response: Response, public: bool = False, max_age: int = 0) -> N
 def _hits_shown(hits) -> list[tuple]:
     """What a list of notes on the page shows of each (not the score, which moves with the whole index)."""
     return [(h.slug, h.title, h.language, list(h.regions), list(h.topics), list(h.audience), h.summary,
-             h.updated.isoformat() if h.updated else "") for h in hits]
+             h.updated.isoformat() if h.updated else "", h.reviewed, h.review_due) for h in hits]
 
 
 def _note_validator() -> tuple[str, dt.datetime | None] | None:
@@ -142,6 +142,7 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
     g.kb_note_view = view  # the page shows exactly what was validated
     shown = repr((view.rendered.html, view.rendered.toc, _hits_shown(view.backlinks), _hits_shown(view.related),
                   sorted(view.translations.items()), view.newer_translations, view.can_edit,
+                  dt.datetime.now(dt.timezone.utc).date(),  # review marks turn "overdue" with the date
                   wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else "",
                   comment_threads(slug)))  # signed-in readers' comments, with what they may do to each
     dates = [view.updated, *(h.updated for h in (*view.backlinks, *view.related)),

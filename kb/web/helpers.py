@@ -177,4 +177,5 @@ def search_query_from_args() -> SearchQuery:
         sort=sort if sort in ("relevance", "newest") else "relevance",
         page=_int("page", 1, 1, MAX_PAGE), per_page=_int("per_page", 20, 1, 100),
         prefer_language=ui_lang(),
+        review=args.get("review", "") if args.get("review") in ("overdue", "due") else "",  # due: within 30 days
     )

@@ -17,6 +17,12 @@ _LANGUAGE = {"type": "string", "enum": list(LANGUAGES)}
 _STATUS = {"type": "string", "enum": ["draft", "review", "published"]}
 _VISIBILITY = {"type": "string", "enum": ["public", "internal", "restricted"]}
 _DATE = {"type": ["string", "null"], "format": "date-time"}
+_REVIEWED = {"type": ["string", "null"], "format": "date",
+             "description": "the day the note was last reviewed (front matter `reviewed`); null: never"}
+_REVIEW_DUE = {"type": ["string", "null"], "format": "date",
+               "description": "the day its next review falls due: `reviewed` (else its creation) plus "
+                              "`review_every` days (the taxonomy's default when absent, 180); null for a "
+                              "note that is not published"}
 
 
 def _error(description: str) -> dict:
@@ -51,7 +57,7 @@ _META_PROPERTIES = {
 SPEC: dict = {
     "openapi": "3.1.0",
     "info": {"title": "kb JSON API", "version": "1",
-             "description": "Read, search, create and update notes. Authenticate with "
+             "description": "Read, search, create, update and review notes. Authenticate with "
                               "'Authorization: Bearer <token>' (kb token USERNAME), or a signed-in session "
                               "(writes then need the X-CSRFToken header). Every error has one shape: "
                               '{"error": {"status", "message", ...}}. What a caller may not read answers '
@@ -77,7 +83,8 @@ SPEC: dict = {
                                            "column": {"type": "integer"}, "kind": {"type": "string"},
                                            "text": {"type": "string"}, "message": {"type": "string"}}}}}}}},
             "Note": {
-                "type": "object", "required": ["slug", "meta", "body", "html", "revision", "updated"],
+                "type": "object",
+                "required": ["slug", "meta", "body", "html", "revision", "updated", "reviewed", "review_due"],
                 "properties": {
                     "slug": {"type": "string"},
                     "meta": {"type": "object",
@@ -88,7 +95,10 @@ SPEC: dict = {
                     "html": {"type": "string", "description": "the body rendered, sanitised"},
                     "revision": {"type": ["string", "null"],
                                  "description": "the base revision for an update"},
-                    "updated": _DATE}},
+                    "updated": _DATE, "reviewed": _REVIEWED, "review_due": _REVIEW_DUE}},
+            "Reviewed": {"type": "object", "required": ["reviewed", "review_due"],
+                         "properties": {"reviewed": {"type": "string", "format": "date"},
+                                        "review_due": _REVIEW_DUE}},
             "Saved": {"type": "object", "required": ["slug", "revision"],
                       "properties": {"slug": {"type": "string"}, "revision": {"type": "string"}}},
             "Comment": {
@@ -123,11 +133,13 @@ SPEC: dict = {
             "MetaFields": {"type": "object", "properties": _META_PROPERTIES,
                            "description": "front matter fields; authors, created and updated belong to kb"},
             "Hit": {"type": "object",
-                    "required": ["slug", "title", "language", "regions", "topics", "snippet", "updated", "score"],
+                    "required": ["slug", "title", "language", "regions", "topics", "snippet", "updated", "score",
+                                 "reviewed", "review_due"],
                     "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
                                    "language": {"type": "string"}, "regions": _STRINGS, "topics": _STRINGS,
                                    "snippet": {"type": ["string", "null"], "description": "safe HTML"},
-                                   "updated": _DATE, "score": {"type": "number"}}},
+                                   "updated": _DATE, "score": {"type": "number"},
+                                   "reviewed": _REVIEWED, "review_due": _REVIEW_DUE}},
             "SearchResults": {
                 "type": "object",
                 "required": ["query", "total", "page", "per_page", "hits", "facets", "suggestion", "message"],
@@ -169,6 +181,18 @@ SPEC: dict = {
                 "responses": {"200": {"description": "Saved.", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Saved"}}}},
                     **_errors(400, 401, 403, 404, 409, 413, 422, 429, 503)}},
+        },
+        "/api/notes/{slug}/review": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": _SLUG,
+                            "example": "unaccompanied-children-best-interests-agadez"}],
+            "post": {
+                "operationId": "markReviewed",
+                "summary": "Mark a published note as still accurate today: one commit that changes only its "
+                           "`reviewed` date, by the caller, audited. For the focal points of the note's "
+                           "regions and admins (others 403); a note reviewed today already is answered as is.",
+                "responses": {"200": {"description": "Reviewed.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Reviewed"}}}},
+                    **_errors(400, 401, 403, 404, 422, 429, 503)}},
         },
         "/api/notes": {
             "post": {
@@ -230,6 +254,9 @@ SPEC: dict = {
                        "description": "one value, or several separated by commas"}
                       for name in ("region", "country", "topic", "audience", "lang")),
                     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "review", "in": "query", "schema": {"type": "string", "enum": ["overdue", "due"]},
+                     "description": "overdue: published notes whose review fell due before today (UTC); due: "
+                                    "those and the ones falling due within 30 days"},
                     {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["relevance", "newest"]}},
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                     {"name": "per_page", "in": "query",

@@ -29,7 +29,9 @@ def api():
         "query": query.q, "total": r.total, "page": query.page, "per_page": query.per_page,
         "hits": [{"slug": h.slug, "title": h.title, "language": h.language, "regions": list(h.regions),
                   "topics": list(h.topics), "snippet": h.snippet,
-                  "updated": h.updated.isoformat() if h.updated else None, "score": round(h.score, 4)}
+                  "updated": h.updated.isoformat() if h.updated else None, "score": round(h.score, 4),
+                  "reviewed": h.reviewed.isoformat() if h.reviewed else None,
+                  "review_due": h.review_due.isoformat() if h.review_due else None}
                  for h in r.hits],
         "facets": {k: r.facets.get(k, {}) for k in ("regions", "countries", "topics", "audience", "language")},
         "suggestion": r.suggestion, "message": r.message,

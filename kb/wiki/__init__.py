@@ -3,7 +3,8 @@ change goes through the one write path (writes.py: lock -> files -> git commit -
 
 The package's parts: saving.py (a note's save and merge), importing.py (`kb import`), moves.py (rename,
 delete, undelete), revisions.py (read, compare, restore), redaction.py, drafting.py (names, front matter,
-template), review.py (the review lists), commits.py (commit messages), indexing.py (notes -> index)."""
+template), review.py (the review lists), reviewing.py (review dates), commits.py (commit messages),
+indexing.py (notes -> index)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,7 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from . import commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -62,7 +63,7 @@ class NoteView:
     can_edit: bool = False
 
 
-class Wiki:
+class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
     def __init__(self, content_dir: Path, index_dir: Path, base_url: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import reviewdates
 from ..errors import InvalidNote, KbError
 from ..history import History
 from ..model import Note, parse_note
@@ -33,7 +34,8 @@ def build_doc(note: Note, raw: bytes, taxonomy: Taxonomy, renderer: Renderer,
         places=sorted(taxonomy.places_of(meta.regions)), countries=sorted(taxonomy.countries_of(meta.regions)),
         topics=list(meta.topics), audience=list(meta.audience), visibility=meta.visibility, status=meta.status,
         authors=list(meta.authors), updated=updated, links=renderer.links(note.body),
-        group=translation_group(note), hash=content_hash(raw),
+        group=translation_group(note), hash=content_hash(raw), reviewed=reviewdates.reviewed_on(meta),
+        review_due=reviewdates.review_due(meta, taxonomy.review_every, fallback=updated),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import access
+from .. import access, reviewdates
 from ..errors import N_, InvalidNote, Message
 from ..model import NoteMeta
 from ..search import Hit, SearchQuery
@@ -13,11 +13,15 @@ if TYPE_CHECKING:
     from . import Wiki
 
 
-def check(meta: NoteMeta) -> None:
-    """A note sent for review must say whose review: at least one region or country."""
+def check(meta: NoteMeta, before: NoteMeta | None = None) -> None:
+    """A note sent for review must say whose review: at least one region or country; and a save may not
+    date a review in the future."""
     if meta.status == "review" and not meta.regions:
         raise InvalidNote([("regions", Message(N_("choose at least one region or country, so that its focal "
                                                   "points can review the note")))])
+    problems = reviewdates.check_on_save(meta.extra, before.extra if before else None)
+    if problems:
+        raise InvalidNote(problems)
 
 
 def _listing(wiki: "Wiki", clauses: list[access.Clause]) -> list[Hit]:

@@ -67,7 +67,7 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
         if not access.can_edit(user, meta, wiki.taxonomy) or \
                 not access.can_set_status(user, before, meta, wiki.taxonomy):
             raise PermissionDenied(slug)
-        review.check(meta)
+        review.check(meta, before)
         if redacted.holds_redacted(wiki.content_dir / ".git", slug, meta.title, meta.summary, body):
             raise InvalidNote([("body", Message(REDACTED_BACK))])  # an editor opened before a redaction
         findings = pdguard.personal_data(meta, body, current, message=message, slug="" if current else slug)
