@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: configuration, the wiki service, accounts, blueprints, error handlers."""
     from . import config as settings
+    from .notify import Notifier
     from .users import UserStore
     from .web import init_web
     from .wiki import Wiki
@@ -32,6 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     users.create_all()
     app.extensions["kb.wiki"] = wiki
     app.extensions["kb.users"] = users
+    notifier = Notifier(users, wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
+    notifier.create_all()  # its tables, and the audit log's cursor (news from now on)
+    app.extensions["kb.notify"] = notifier
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)
     if values["KB_CHECK_INDEX_ON_START"]:

@@ -394,5 +394,7 @@ def redact_cmd(ctx: click.Context, slug: str, passage_file, revision: str | None
                "Clones and backups of the content repository still hold the old history.")
 
 
+from . import cli_notify  # noqa: E402,F401  (`kb notify send`, `kb user add --email`, `kb user set-email`)
+
 def main() -> None:
     cli(standalone_mode=True)  # _Kb turns every error it knows into one line and exit status 1

@@ -71,8 +71,10 @@ def test_index_folder_tracks_only_a_placeholder():
 # --- one door: the web layer and the CLI call the service and the policy --------------------------------
 
 # What kb/web/ and kb/cli.py may import from the domain: the service (kb.wiki, its facade only), the policy,
+# notifications (kb.notify, its facade only),
 # the domain errors, the search types, the taxonomy; and the accounts service (users, the sign-in throttle).
-DOOR = {"kb.wiki", "kb.access", "kb.errors", "kb.search", "kb.searchtypes", "kb.taxonomy", "kb.users", "kb.throttle"}
+DOOR = {"kb.wiki", "kb.access", "kb.errors", "kb.search", "kb.searchtypes", "kb.taxonomy", "kb.users", "kb.throttle",
+        "kb.notify"}
 REACH = re.compile(r"\.(store|history|renderer|index|indexer|redirects)\.\w")
 
 

@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
 from . import audit, editor, feeds, manage, openapi, packs, redaction, ux
+from . import notify
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
 
@@ -58,6 +59,10 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(redaction.bp)  # admins take a passage out of a note's whole history
     app.register_blueprint(ux.bp)  # list marks, filter chips, help, about, follow, favicon
+    for bp in (notify.bp, notify.api_bp):  # subscriptions, /notifications, unsubscribe links, /api/subscriptions
+        app.register_blueprint(bp)
+    csrf.exempt(notify.api_bp)  # like api.bp: bearer tokens, and cookie sessions checked in security.py
+    csrf.exempt(notify.unsubscribe)  # RFC 8058: a mail client POSTs the signed link, with no cookie or form
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 
