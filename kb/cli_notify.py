@@ -1,5 +1,5 @@
 """`kb notify send` (for cron or a systemd timer) and accounts' e-mail addresses (`kb user add --email`,
-`kb user set-email`). Registered by kb/cli.py, which imports this module once its commands exist."""
+`kb user set-email`), added to the `kb` command by ``register_notify`` (called from kb/cli.py)."""
 from __future__ import annotations
 
 import functools
@@ -7,14 +7,32 @@ import sys
 
 import click
 
-from .cli import _fail, _users, _wiki, cli, user
 from .errors import KbError
-from .notify import Notifier
 
 
-def _notifier(ctx: click.Context) -> Notifier:
+def _fail(exc: Exception):
+    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+
+
+def _users(ctx: click.Context):
+    """The accounts store the other commands of this run share (kb/cli.py keeps it in ctx.obj too)."""
+    from .users import UserStore
+    if "users" not in ctx.obj:
+        store = UserStore(ctx.obj["config"]["KB_DATABASE_URL"])
+        store.create_all()
+        ctx.obj["users"] = store
+    return ctx.obj["users"]
+
+
+def _notifier(ctx: click.Context):
+    from .notify import Notifier
+    from .wiki import Wiki
     values = ctx.obj["config"]
-    notifier = Notifier(_users(ctx), _wiki(ctx), values["KB_SECRET_KEY"], values["KB_BASE_URL"])
+    try:
+        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
+    except KbError as exc:
+        _fail(exc)
+    notifier = Notifier(_users(ctx), wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
     notifier.create_all()
     return notifier
 
@@ -47,13 +65,10 @@ def _set_email(ctx: click.Context, name: str, email: str) -> None:
     except UserError as exc:
         _fail(exc)
     if "email" in changed:
-        users.audit("user_edit", actor="cli", target=name.strip().lower(), detail="email")
+        users.audit("user_update", actor="cli", target=name.strip().lower(), detail="changed email")
 
 
-_with_email(user.commands["add"])
-
-
-@user.command("set-email")
+@click.command("set-email")
 @click.argument("name")
 @click.argument("email")
 @click.pass_context
@@ -63,9 +78,17 @@ def user_set_email(ctx: click.Context, name: str, email: str):
     click.echo(f"{name.strip().lower()}: {email.strip() or 'no e-mail address'}.")
 
 
-@cli.group()
+@click.group()
 def notify():
     """Notifications: e-mail what is due."""
+
+
+def register_notify(cli: click.Group) -> None:
+    """Add `kb notify`, `kb user set-email` and `kb user add --email` to the `kb` command."""
+    cli.add_command(notify)
+    user = cli.commands["user"]
+    user.add_command(user_set_email)
+    _with_email(user.commands["add"])
 
 
 @notify.command("send")
