@@ -291,7 +291,8 @@ def test_api_subscriptions(app, api):
     assert api("POST", {"kind": "topic", "value": "mhpss", "frequency": "hourly"}).status_code == 422
     assert api("POST", {"kind": "planet", "value": "Mars"}).status_code == 422
     assert api("GET").get_json()["subscriptions"] == [{"kind": "region", "value": "Sahel", "frequency": "daily"}]
-    assert api("DELETE", {"kind": "region", "value": "Sahel"}).status_code == 204
+    assert api("DELETE", {"kind": "region", "value": "Sahel"}).get_json() == {"kind": "region", "value": "Sahel",
+                                                                               "followed": False}
     assert api("DELETE", {"kind": "region", "value": "Sahel"}).status_code == 404
     assert app.test_client().get("/api/subscriptions").status_code == 401
 

@@ -3,7 +3,7 @@ topic pages), what they were told (/notifications, a count in the header), the u
 and the JSON API /api/subscriptions. Every note named is one the reader may read at that moment."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request
+from flask import Blueprint, current_app, flash, g, jsonify, make_response, redirect, render_template, request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -27,18 +27,33 @@ def current_notifier() -> Notifier:
     return current_app.extensions["kb.notify"]
 
 
+def unread() -> int:
+    """The header's count, once per request."""
+    if "kb_unread" not in g:
+        g.kb_unread = current_notifier().unread_count(current_user)
+    return g.kb_unread
+
+
 @bp.app_context_processor
 def notify_globals() -> dict:
     def notification_count() -> int:
-        try:
-            return current_notifier().unread_count(current_user)
-        except Exception:  # noqa: BLE001  the header never breaks a page; the count is only a hint
-            current_app.logger.exception("notification count")
-            return 0
+        return unread()
 
     def following(kind: str, value: str):
         return current_notifier().following(current_user, kind, value)
     return {"notification_count": notification_count, "following": following, "frequency_labels": LABELS}
+
+
+def _reader_state() -> str:
+    """What a note page shows of notifications, for its ETag: the unread count, and whether it is followed."""
+    slug = (request.view_args or {}).get("slug", "")
+    sub = current_notifier().following(current_user, "note", slug) if slug else None
+    return f"{unread()}:{sub.frequency if sub else ''}"
+
+
+@bp.record_once
+def _register_reader_state(state) -> None:
+    state.app.extensions.setdefault("kb.reader_state", []).append(_reader_state)
 
 
 @bp.after_app_request
@@ -220,4 +235,4 @@ def api_unsubscribe():
         return error_response(422, str(exc))
     if not gone:
         raise NoteNotFound(value)  # followed or not, existing or hidden: the same 404
-    return "", 204
+    return jsonify({"kind": kind, "value": value, "followed": False})
