@@ -169,6 +169,26 @@ def test_a_refused_delivery_is_tried_again_on_the_next_run(app, env, smtp):
     assert send().output.startswith("0 sent") and len(smtp.messages) == 1
 
 
+def test_a_daily_digest_goes_once_the_day_is_over_with_every_item_of_the_day(app, smtp):
+    from datetime import datetime, timedelta, timezone
+    follow(app, "pat", "region", "Sahel", "daily")
+    follow(app, "amina", "topic", "mhpss", "weekly")
+    write(app, "moussa", "well-water-committees", "Well water committees in Gao")
+    write(app, "moussa", "listening-circles", "Listening circles in Niamey", regions=("Niger",), topics=("mhpss",))
+    notifier = app.extensions["kb.notify"]
+    wednesday = datetime(2030, 1, 2, 10, 0, tzinfo=timezone.utc)  # the items' time (later than the changes)
+    notifier.collect(now=wednesday)
+    assert notifier.send(smtp.url, "kb@example.test", now=wednesday + timedelta(hours=13)).sent == 0
+    assert notifier.send(smtp.url, "kb@example.test", now=datetime(2030, 1, 3, 0, 0, 1, tzinfo=timezone.utc)).sent == 1
+    [daily] = smtp.to("pat@example.test")
+    assert "daily digest: 2 notifications" in daily["Subject"]
+    assert "Well water committees" in Inbox.text(daily) and "Listening circles" in Inbox.text(daily)
+    assert notifier.send(smtp.url, "kb@example.test", now=datetime(2030, 1, 6, 23, 0, tzinfo=timezone.utc)).sent == 0
+    assert notifier.send(smtp.url, "kb@example.test", now=datetime(2030, 1, 7, 0, 0, 1, tzinfo=timezone.utc)).sent == 1
+    [weekly] = smtp.to("amina@example.test")
+    assert "weekly digest: 1 notification" in weekly["Subject"] and "Well water" not in Inbox.text(weekly)
+
+
 def test_a_note_hidden_before_sending_is_not_named(app, env, smtp):
     follow(app, "pat", "region", "Sahel")
     write(app, "moussa", "well-water-committees", "Well water committees in Gao")

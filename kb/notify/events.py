@@ -125,9 +125,10 @@ class Collector:
         while True:
             with self.db.writing() as session:
                 state = session.get(NotifyState, CURSOR, with_for_update=True)
-                if state is None:
-                    state = NotifyState(name=CURSOR, value=0)
-                    session.add(state)
+                if state is None:  # never started: from now on, not the whole past
+                    last = session.scalar(select(func.max(AuditEntry.id))) or 0
+                    session.add(NotifyState(name=CURSOR, value=last))
+                    return added
                 entries = list(session.scalars(
                     select(AuditEntry).where(AuditEntry.id > state.value, AuditEntry.at <= now - self.settle)
                     .order_by(AuditEntry.id).limit(BATCH)))

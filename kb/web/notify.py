@@ -90,12 +90,12 @@ def mark_read():
 # --- /account/subscriptions ------------------------------------------------------------------------------------
 def _subscriptions_page(status: int = 200, error: str | None = None):
     notifier = current_notifier()
-    prefs = notifier.prefs(current_user.id)
-    html = render_template("notify/subscriptions.html", subscriptions=notifier.subscriptions(current_user),
-                           prefs=prefs, mail_lang=prefs.lang or ui_lang(), frequencies=FREQUENCIES,
-                           direct_choices=DIRECT_CHOICES, languages=LANGUAGES, error=error,
-                           note_titles={s.value: (notifier.readable(current_user, s.value) or ("", s.value))[1]
-                                        for s in notifier.subscriptions(current_user) if s.kind == "note"})
+    prefs, subs = notifier.prefs(current_user.id), notifier.subscriptions(current_user)
+    titles = {s.value: (notifier.readable(current_user, s.value) or ("", s.value))[1] for s in subs
+              if s.kind == "note"}
+    html = render_template("notify/subscriptions.html", subscriptions=subs, note_titles=titles, prefs=prefs,
+                           mail_lang=prefs.lang or ui_lang(), frequencies=FREQUENCIES,
+                           direct_choices=DIRECT_CHOICES, languages=LANGUAGES, error=error)
     return _no_store(html, status)
 
 
