@@ -221,6 +221,34 @@ def test_focal_points_hear_of_notes_waiting_for_their_review(app, env, smtp):
     assert "Water point mapping in Mopti" in Inbox.text(smtp.messages[0])
 
 
+def test_the_direct_entry_point_tells_one_reader_in_kb_and_by_mail(app, env, smtp, as_user):
+    write(app, "moussa", "well-water-committees", "Well water committees in Gao")
+    notifier = app.extensions["kb.notify"]
+    assert notifier.notify("pat", "comment_reply", "well-water-committees", "Updated note: %(title)s")
+    assert not notifier.notify("nobody-here", "comment_reply", "well-water-committees", "Updated note: %(title)s")
+    client = as_user("pat")
+    assert "Updated note: Well water committees in Gao" in client.get("/notifications").get_data(as_text=True)
+    assert send().exit_code == 0
+    [mail] = smtp.to("pat@example.test")
+    assert "Updated note: Well water committees in Gao" in Inbox.text(mail)
+
+
+def test_following_a_note_survives_its_rename(app, env, smtp):
+    write(app, "moussa", "well-water-committees", "Well water committees in Gao")
+    follow(app, "pat", "note", "well-water-committees")
+    wiki, users = app.extensions["kb.wiki"], app.extensions["kb.users"]
+    moussa = users.by_username("moussa")
+    wiki.rename(moussa, "well-water-committees", "gao-water-committees", wiki.revision_of("well-water-committees"))
+    note = wiki.get_note_and_revision(moussa, "gao-water-committees")
+    wiki.save(moussa, note.slug, note.meta.copy(summary="Committees for wells"), note.body, note.revision)
+    assert send().exit_code == 0
+    [mail] = smtp.to("pat@example.test")
+    assert f"{BASE}/notes/gao-water-committees" in Inbox.text(mail)
+    pat = users.by_username("pat")
+    assert [(s.kind, s.value) for s in app.extensions["kb.notify"].subscriptions(pat)] == \
+        [("note", "gao-water-committees")]
+
+
 # --- unsubscribe -----------------------------------------------------------------------------------------------
 def _unsubscribe_path(mail) -> str:
     return re.search(r"<(\S+)>", mail["List-Unsubscribe"]).group(1).removeprefix(BASE)

@@ -76,7 +76,13 @@ def _no_store(html: str, status: int = 200):
 @login_required
 def notifications():
     items = current_notifier().items(current_user)
-    return _no_store(render_template("notify/notifications.html", items=items))
+    texts = {}
+    for item in items:
+        try:
+            texts[item.id] = _(item.text_key, **{**item.params, "title": item.title})
+        except (KeyError, TypeError, ValueError):  # a caller's message whose values do not fit it
+            texts[item.id] = item.title
+    return _no_store(render_template("notify/notifications.html", items=items, texts=texts))
 
 
 @bp.post("/notifications/read")
