@@ -23,11 +23,11 @@ from .events import Collector, due_at, encode_params, mail_frequency
 from .smtp import SmtpTransport
 from .tables import FREQUENCIES, KINDS, Notification, NotifyPrefs, Subscription
 
-__all__ = ["Notifier", "NotifyError", "FREQUENCIES", "KINDS", "DIRECT_CHOICES", "SendReport", "Shown"]
+__all__ = ["Notifier", "NotifyError", "FREQUENCIES", "KINDS", "DIRECT_CHOICES", "COUNT_CAP", "SendReport", "Shown"]
 
 DIRECT_CHOICES = (*FREQUENCIES, "none")
 MAX_SUBSCRIPTIONS = 200
-COUNT_CAP = 99
+COUNT_CAP = 20  # the header says "20+" beyond: each note counted is read to ask the policy
 
 
 class NotifyError(KbError, ValueError):

@@ -190,6 +190,7 @@ class _Context:
 
     def __init__(self, session: "Session", now: datetime):
         self.session, self.now = session, now
+        self.waiting: dict[str, dict[tuple[int, str], Notification]] = {}  # slug -> (user, kind) -> item
         self.users = {u.id: u for u in session.scalars(select(User).where(User.active.is_(True)))}
         self.subscriptions = list(session.scalars(select(Subscription).order_by(Subscription.id)))
         self.prefs = {p.user_id: p for p in session.scalars(select(NotifyPrefs))}
@@ -206,9 +207,10 @@ class _Context:
     def add(self, user: User, kind: str, slug: str, text_key: str, event_id: int, frequency: str | None) -> int:
         """One item, or the reader's waiting item on the same note made to say the latest (0 then)."""
         frequency = mail_frequency(user, frequency)
-        waiting = self.session.scalars(select(Notification).where(
-            Notification.user_id == user.id, Notification.slug == slug, Notification.kind == kind,
-            Notification.delivery_id.is_(None), Notification.read_at.is_(None))).first()
+        if slug not in self.waiting:  # one query per note, not one per reader
+            self.waiting[slug] = {(n.user_id, n.kind): n for n in self.session.scalars(select(Notification).where(
+                Notification.slug == slug, Notification.delivery_id.is_(None), Notification.read_at.is_(None)))}
+        waiting = self.waiting[slug].get((user.id, kind))
         if waiting is not None:
             waiting.event_id = event_id
             if text_key == NEW:
@@ -217,10 +219,10 @@ class _Context:
             if better != waiting.frequency:
                 waiting.frequency, waiting.due_at = better, due_at(better, self.now)
             return 0
-        self.session.add(Notification(user_id=user.id, kind=kind, slug=slug, text_key=text_key, params="{}",
-                                      event_id=event_id, created=self.now, frequency=frequency,
-                                      due_at=due_at(frequency, self.now)))
-        self.session.flush()
+        item = Notification(user_id=user.id, kind=kind, slug=slug, text_key=text_key, params="{}",
+                            event_id=event_id, created=self.now, frequency=frequency, due_at=due_at(frequency, self.now))
+        self.session.add(item)
+        self.waiting[slug][(user.id, kind)] = item
         return 1
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import NoteNotFound
-from ..notify import DIRECT_CHOICES, FREQUENCIES, KINDS, Notifier, NotifyError
+from ..notify import COUNT_CAP, DIRECT_CHOICES, FREQUENCIES, KINDS, Notifier, NotifyError
 from ..taxonomy import LANGUAGES
 from ..users import UserError
 from .errors import error_response
@@ -41,7 +41,8 @@ def notify_globals() -> dict:
 
     def following(kind: str, value: str):
         return current_notifier().following(current_user, kind, value)
-    return {"notification_count": notification_count, "following": following, "frequency_labels": LABELS}
+    return {"notification_count": notification_count, "notification_cap": COUNT_CAP, "following": following,
+            "frequency_labels": LABELS}
 
 
 def _reader_state() -> str:
