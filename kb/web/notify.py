@@ -129,7 +129,8 @@ def follow():
         return _subscriptions_page(422, translate(exc.message))
     if notifier.prefs(current_user.id).lang is None:
         notifier.set_prefs(current_user.id, lang=ui_lang())  # e-mails in the language they read kb in
-    flash(_("You follow it now."))
+    if not request.form.get("next"):  # a Follow button's page shows the new state itself
+        flash(_("You follow it now."))
     return _back()
 
 
@@ -137,7 +138,8 @@ def follow():
 @login_required
 def unfollow():
     current_notifier().unsubscribe(current_user, request.form.get("kind", ""), request.form.get("value", ""))
-    flash(_("You no longer follow it."))
+    if not request.form.get("next"):
+        flash(_("You no longer follow it."))
     return _back()
 
 
