@@ -47,3 +47,21 @@ def test_a_followed_country_brings_a_new_note_to_the_header_and_the_notification
     finally:
         reader.close()
         writer.close()
+
+
+def test_notification_pages_are_accessible_in_english_and_arabic(browser, server):
+    from .a11y import axe_violations, report
+    for locale in ("en-GB", "ar"):
+        ctx = browser.new_context(base_url=server.url, locale=locale)
+        try:
+            page = ctx.new_page()
+            sign_in(page, "amina")
+            found = []
+            for path in ("/account/subscriptions", "/notifications", "/regions/sahel", "/account"):
+                page.goto(path)
+                assert page.evaluate("document.documentElement.lang") == locale[:2]
+                violations = axe_violations(page)
+                found += [f"axe-core on {path} ({locale}):\n{report(violations)}"] if violations else []
+            assert found == [], "\n".join(found)
+        finally:
+            ctx.close()
