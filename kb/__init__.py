@@ -12,6 +12,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Application factory: configuration, the wiki service, accounts, blueprints, error handlers."""
     from . import config as settings
     from .comments import Comments, CommentStore
+    from .notify import Notifier
     from .users import UserStore
     from .web import init_web
     from .wiki import Wiki
@@ -36,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kb.users"] = users
     app.extensions["kb.comments"] = Comments(wiki, comments)
     wiki.move_hooks.append(comments.note_moved)  # comments follow a renamed note, and leave with a deleted one
+    notifier = Notifier(users, wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
+    notifier.create_all()  # its tables, and the audit log's cursor (news from now on)
+    app.extensions["kb.notify"] = notifier
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)
     if values["KB_CHECK_INDEX_ON_START"]:

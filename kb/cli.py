@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import config as settings
+from .cli_notify import register_notify
 from .errors import KbError
 from .taxonomy import LANGUAGES, ROLES
 
@@ -394,5 +395,6 @@ def redact_cmd(ctx: click.Context, slug: str, passage_file, revision: str | None
                "Clones and backups of the content repository still hold the old history.")
 
 
+register_notify(cli)  # `kb notify send`, `kb user add --email`, `kb user set-email` (kb/cli_notify.py)
 def main() -> None:
     cli(standalone_mode=True)  # _Kb turns every error it knows into one line and exit status 1

@@ -30,6 +30,9 @@ SETTINGS = (
     Setting("KB_SESSION_MAX_HOURS", "12", "A sign-in ends this many hours after it started, however active."),
     Setting("KB_BASE_URL", "", "The site's public address (e.g. https://kb.example.org); full URLs to its notes, "
             "under its path too, are note links (a /notes/<name> URL on any host already counts as one)."),
+    Setting("KB_SMTP_URL", "", "Where `kb notify send` hands e-mails: smtp://user:pass@host:587 (STARTTLS) or "
+            "smtps://user:pass@host:465 (TLS)."),
+    Setting("KB_MAIL_FROM", "", "The sender address of notification e-mails (e.g. kb@example.org)."),
 )
 NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
 

@@ -114,6 +114,11 @@ class UserStore:
         return email
 
     @staticmethod
+    def check_email(email: str | None) -> str | None:
+        """The address as it would be stored (None for none); UserError when it is not one."""
+        return UserStore._email(email)
+
+    @staticmethod
     def _locked_user(session: Session, username: str, lock: bool = True) -> User:
         name = UserStore._username(username)
         query = select(User).where(User.username == name)

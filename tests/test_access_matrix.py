@@ -554,6 +554,40 @@ def test_translations_only_when_readable(matrix, role):
         assert 'hreflang="fr"' not in re.sub(r'href="/lang/fr[^"]*"', "", html).replace('lang="fr"', "")
 
 
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_notifications_and_subscriptions_name_readable_notes_only(matrix, role):
+    """Told of every note and following every note (as if each had been readable once): the list, the count,
+    the subscriptions page and the API name only the notes this reader may read now."""
+    from kb.notify.tables import Subscription
+    notifier, users = matrix.app.extensions["kb.notify"], matrix.app.extensions["kb.users"]
+    account = users.by_username(role)
+    with notifier.db.writing() as session:
+        for slug in ORDER:
+            session.add(Subscription(user_id=account.id, kind="note", value=slug, frequency="daily"))
+    for slug in ORDER:
+        notifier.notify(role, "matrix", slug, "New note: %(title)s")
+    reader = matrix.readers[role]
+    listed = reader.get("/notifications").get_data(as_text=True).casefold()
+    assert all(NOTES[s].secret in listed for s in readable(role))
+    count = re.search(r'class="count-badge"[^>]*>(\d+)<', reader.get("/about").get_data(as_text=True))
+    assert count and int(count.group(1)) == len(readable(role))
+    following = reader.get("/account/subscriptions").get_data(as_text=True).casefold()
+    assert all(NOTES[s].secret in following for s in readable(role))
+    for bearer in (False, True):
+        api = reader.get("/api/subscriptions", bearer=bearer).get_json()["subscriptions"]
+        assert sorted(s["value"] for s in api if s["kind"] == "note") == sorted(readable(role))
+    hidden = next((s for s in ORDER if role not in NOTES[s].readers), None)
+    if hidden:  # following a hidden note is answered as following a missing one
+        post = reader.token_client.post("/api/subscriptions", json={"kind": "note", "value": hidden},
+                                        headers={"Authorization": f"Bearer {reader.token}"})
+        ghost = reader.token_client.post("/api/subscriptions", json={"kind": "note", "value": GHOST},
+                                         headers={"Authorization": f"Bearer {reader.token}"})
+        assert (post.status_code, post.get_json()) == (ghost.status_code, ghost.get_json()) and post.status_code == 404
+    notifier.mark_read(account)
+    with notifier.db.writing() as session:
+        session.query(Subscription).filter(Subscription.user_id == account.id).delete()
+
+
 def test_matrix_notes_cover_every_visibility_status_and_several_regions():
     assert {(n.visibility, n.status) for n in NOTES.values()} >= {
         ("public", "published"), ("internal", "published"), ("restricted", "published"), ("public", "draft"),
@@ -569,6 +603,7 @@ NOT_ABOUT_NOTES = {
     "/admin/users", "/admin/users/new", "/admin/users/<username>", "/admin/audit", "/admin/audit.csv", "/notes/new",
     "/api/openapi.json",  # the API description: the same document for every reader
     "/help", "/about", "/follow", "/favicon.ico",  # the same help, about and feed-list pages for every reader
+    "/unsubscribe/<token>",  # an e-mail's unsubscribe link: asks to confirm, names no note
 }
 
 
@@ -580,7 +615,7 @@ def test_every_get_route_is_covered(matrix):
                "/feeds/topics/<topic>.atom", "/sitemap.xml", "/regions/<slug>/export.zip", "/review",
                "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes",
                "/notes/<slug>/redact", "/notes/<slug>/comments", "/notes/<slug>/comments/<int:comment_id>/edit",
-               "/api/notes/<slug>/comments", "/admin"}
+               "/api/notes/<slug>/comments", "/admin", "/notifications", "/account/subscriptions", "/api/subscriptions"}
     routes = {r.rule for r in matrix.app.url_map.iter_rules() if "GET" in r.methods}
     assert routes - covered - NOT_ABOUT_NOTES == set()
     assert (covered | NOT_ABOUT_NOTES) - routes == set()  # nothing listed here that no longer exists

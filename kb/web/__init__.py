@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
-from . import audit, comments, editor, feeds, manage, openapi, packs, redaction, reviews, ux
+from . import audit, comments, editor, feeds, manage, notify, openapi, packs, redaction, reviews, ux
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
 
@@ -65,6 +65,10 @@ def init_web(app: Flask) -> None:
     for bp in (reviews.bp, reviews.api_bp):  # review dates: still accurate, trust marks and scores, /admin
         app.register_blueprint(bp)
     csrf.exempt(reviews.api_bp)  # like api.bp: security.py checks cookie sessions on /api/
+    for bp in (notify.bp, notify.api_bp):  # subscriptions, /notifications, unsubscribe links, /api/subscriptions
+        app.register_blueprint(bp)
+    csrf.exempt(notify.api_bp)  # like api.bp: bearer tokens, and cookie sessions checked in security.py
+    csrf.exempt(notify.unsubscribe)  # RFC 8058: a mail client POSTs the signed link, with no cookie or form
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 

@@ -92,6 +92,7 @@ def reader_context() -> str:
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
     parts = [current_user.get_id(), getattr(current_user, "role", ""),
              ",".join(getattr(current_user, "regions", []) or []), str(secret)]
+    parts += [state() for state in current_app.extensions.get("kb.reader_state", ())]  # e.g. unread notifications
     return "\x1f".join(str(p) for p in parts)
 
 

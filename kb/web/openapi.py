@@ -23,6 +23,7 @@ _REVIEW_DUE = {"type": ["string", "null"], "format": "date",
                "description": "the day its next review falls due: `reviewed` (else its creation) plus "
                               "`review_every` days (the taxonomy's default when absent, 180); null for a "
                               "note that is not published"}
+_KIND = {"type": "string", "enum": ["region", "country", "topic", "note"]}
 
 
 def _error(description: str) -> dict:
@@ -140,6 +141,10 @@ SPEC: dict = {
                                    "snippet": {"type": ["string", "null"], "description": "safe HTML"},
                                    "updated": _DATE, "score": {"type": "number"},
                                    "reviewed": _REVIEWED, "review_due": _REVIEW_DUE}},
+            "Subscription": {"type": "object", "required": ["kind", "value"],
+                             "properties": {"kind": _KIND, "value": {"type": "string", "maxLength": 200},
+                                            "frequency": {"type": "string",
+                                                          "enum": ["immediate", "daily", "weekly"]}}},
             "SearchResults": {
                 "type": "object",
                 "required": ["query", "total", "page", "per_page", "hits", "facets", "suggestion", "message"],
@@ -264,6 +269,41 @@ SPEC: dict = {
                 "responses": {"200": {"description": "Results.", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/SearchResults"}}}},
                     **_errors(401, 429)}},
+        },
+        "/api/subscriptions": {
+            "get": {
+                "operationId": "listSubscriptions",
+                "summary": "What the caller follows (notes they may no longer read are left out).",
+                "responses": {"200": {"description": "The subscriptions.", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["subscriptions", "kinds", "frequencies"],
+                               "properties": {"subscriptions": {"type": "array", "items": {
+                                   "$ref": "#/components/schemas/Subscription"}},
+                                   "kinds": _STRINGS, "frequencies": _STRINGS}}}}},
+                    **_errors(401, 429)}},
+            "post": {
+                "operationId": "subscribe",
+                "summary": "Follow a region, a country, a topic (their names in the taxonomy) or a note the "
+                           "caller may read, immediate, daily (the default) or weekly; following it again "
+                           "changes the frequency. A note the caller may not read is answered as a missing one.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Subscription"}}}},
+                "responses": {"201": {"description": "Followed.", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Subscription"}}}},
+                    "200": {"description": "Already followed: its frequency changed.", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}}},
+                    **_errors(400, 401, 404, 413, 422, 429)}},
+            "delete": {
+                "operationId": "unsubscribe",
+                "summary": "Stop following (the kind and value may also come as query parameters); 404 when the "
+                           "caller did not follow it.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["kind", "value"],
+                    "properties": {"kind": _KIND, "value": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "No longer followed.", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["kind", "value", "followed"],
+                               "properties": {"kind": _KIND, "value": {"type": "string"},
+                                              "followed": {"type": "boolean", "const": False}}}}}},
+                              **_errors(400, 401, 404, 413, 422, 429)}},
         },
         "/api/openapi.json": {
             "get": {"operationId": "openapi", "summary": "This document.",
