@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
     wiki.index.use_glossary(Path(values["KB_CONTENT_DIR"]) / "glossary.yml")  # queries across languages
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
-    users.create_all()
+    users.upgrade()  # migrations, when the database needs them
     app.extensions["kb.wiki"] = wiki
     app.extensions["kb.users"] = users
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here

@@ -54,8 +54,15 @@ class UserStore:
         self.sign_ins = SignIns(self.db)
         self.places = {str(p).casefold(): str(p) for p in valid_places}
 
-    def create_all(self) -> None:
-        self.db.create_all()
+    def upgrade(self):
+        """Bring the database's schema to the newest migration; what was found and done (kb.migrate.Upgrade)."""
+        return self.db.upgrade()
+
+    create_all = upgrade  # the name callers used before migrations
+
+    def revision(self) -> tuple[str | None, str]:
+        """The database's schema revision (None before the first upgrade) and the newest this kb knows."""
+        return self.db.revision()
 
     def dispose(self) -> None:
         self.db.dispose()

@@ -1,0 +1,120 @@
+"""Schema migrations of the accounts database, run through Alembic from code (no alembic.ini, no Flask).
+
+``upgrade`` brings any database to the newest revision: an empty one from nothing, one made by an earlier
+kb (tables but no ``alembic_version``) through the baseline, which creates only what is missing. It is safe
+when several workers or nodes start at once: the first takes a lock (PostgreSQL: an advisory lock;
+SQLite: the write lock, ``BEGIN IMMEDIATE``), migrates inside one transaction and commits; the others wait,
+then find the database current and do nothing. A database already current costs one small read.
+
+A new revision: see "Changing the database" in docs/deploy.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import ConfigError
+
+SCRIPTS = Path(__file__).resolve().parent / "migrations"
+LOCK_KEY = 0x6B62_6D69_6772  # "kbmigr": the advisory lock every kb process takes to migrate (PostgreSQL)
+
+
+@dataclass
+class Upgrade:
+    """What ``upgrade`` found and did."""
+    before: str | None  # the revision the database was at (None: empty, or made by an earlier kb)
+    after: str
+    earlier_kb: bool = False  # it had kb's tables but no revision: recognised and brought to the baseline
+    applied: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def _config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def head() -> str:
+    return scripts().get_current_head()
+
+
+def _revision(connection: Connection) -> str | None:
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return heads[0] if heads else None
+
+
+def _check_known(revision: str | None, shown_url: str) -> None:
+    if revision is None:
+        return
+    try:
+        known = scripts().get_revision(revision) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise ConfigError(f"KB_DATABASE_URL: the database {shown_url} is at schema revision {revision!r}, which this "
+                          "kb does not know (a newer kb upgraded it): run the same kb version on every node.")
+
+
+def current(engine: Engine, shown_url: str = "") -> str | None:
+    """The database's revision; None for an empty database or one made before migrations."""
+    with engine.connect() as conn:
+        revision = _revision(conn)
+    _check_known(revision, shown_url)
+    return revision
+
+
+def _sqlite_foreign_keys(conn: Connection, on: bool) -> None:
+    # SQLite changes a table by copying it; with foreign keys on, dropping the old copy would check (or
+    # cascade to) the rows that refer to it. The pragma works only outside a transaction, so it is sent
+    # on the driver's connection before SQLAlchemy begins one (and set back after the commit).
+    conn.connection.driver_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+def upgrade(engine: Engine, shown_url: str = "") -> Upgrade:
+    """Bring the database to the newest revision (see the module's doc)."""
+    target = head()
+    if current(engine, shown_url) == target:
+        return Upgrade(before=target, after=target)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.execution_options(kb_write=True).connect() as conn:
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
+        try:
+            with conn.begin():  # SQLite: BEGIN IMMEDIATE (kb.db), so one process migrates at a time
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+                before = _revision(conn)  # again, under the lock: another process may have done it
+                _check_known(before, shown_url)
+                report = Upgrade(before=before, after=target)
+                if before is None:
+                    report.earlier_kb = "users" in inspect(conn).get_table_names()
+                if before != target:
+                    path = scripts().iterate_revisions(target, before or "base")
+                    report.applied = [s.revision for s in reversed(list(path))]
+                    command.upgrade(_config(conn), "head")
+                if sqlite:
+                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise ConfigError(f"KB_DATABASE_URL: after the upgrade, rows of {problems[0][0]} refer "
+                                          "to rows that do not exist; nothing was changed.")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
+    return report
