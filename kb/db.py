@@ -5,6 +5,7 @@ plus a busy timeout (and writes that take the write lock up front) let several p
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,6 +66,7 @@ class Database:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+        weakref.finalize(self, self.engine.dispose)  # pooled connections closed, not just dropped, when unused
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(kb_write=True), expire_on_commit=False)
 
