@@ -110,6 +110,10 @@ class PgServer:
     def url(self, database: str = "postgres", driver: str = "postgresql+psycopg") -> str:
         return f"{driver}://postgres@127.0.0.1:{self.port}/{database}"
 
+    def libpq_url(self, url: str) -> str:
+        """The same database's address for libpq's own programs (pg_dump, pg_restore, psql)."""
+        return "postgresql" + url[url.index("://"):]
+
     def new_database(self) -> str:
         """A fresh empty database on this server; its SQLAlchemy URL."""
         import psycopg
