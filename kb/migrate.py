@@ -10,6 +10,10 @@ A new revision: see "Changing the database" in docs/deploy.md.
 """
 from __future__ import annotations
 
+import importlib
+import re
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +22,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import ConfigError
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
+# Every module that declares tables on accounts_model.Base: the migrations and their tests compare against
+# all of them, so a module with new tables is listed here.
+MODEL_MODULES = ("kb.accounts_model",)
 LOCK_KEY = 0x6B62_6D69_6772  # "kbmigr": the advisory lock every kb process takes to migrate (PostgreSQL)
 
 
@@ -38,6 +45,14 @@ class Upgrade:
     @property
     def changed(self) -> bool:
         return bool(self.applied)
+
+
+def target_metadata():
+    """The tables kb's models declare (every module in MODEL_MODULES imported): what the newest revision makes."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    from .accounts_model import Base
+    return Base.metadata
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -118,3 +133,27 @@ def upgrade(engine: Engine, shown_url: str = "") -> Upgrade:
             if sqlite:
                 _sqlite_foreign_keys(conn, on=True)
     return report
+
+
+def draft(message: str) -> Path:
+    """Write a new revision's draft, NNNN_words.py, from what the models have and the newest revision lacks
+    (Alembic's autogenerate against a scratch SQLite database); a person then reads and completes it."""
+    words = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "change"
+    number = len(list(scripts().walk_revisions())) + 1
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{scratch}/draft.sqlite")
+        try:
+            upgrade(engine)
+            with engine.connect() as conn, conn.begin():
+                cfg = _config(conn)
+                cfg.set_main_option("file_template", "%%(rev)s")
+                script = command.revision(cfg, message=message, autogenerate=True, rev_id=f"{number:04d}_{words}")
+        finally:
+            engine.dispose()
+    return Path(script.path)
+
+
+if __name__ == "__main__":  # python -m kb.migrate new "what changes" (for developers; see docs/deploy.md)
+    if len(sys.argv) != 3 or sys.argv[1] != "new":
+        sys.exit('usage: python -m kb.migrate new "what the revision changes"')
+    print(f"Wrote {draft(sys.argv[2])}: read it, complete it, then run tests/test_migrations.py.")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
 
 from kb import migrate
-from kb.accounts_model import Base, hash_token
+from kb.accounts_model import hash_token
 from kb.cli import cli
 from kb.errors import ConfigError
 from kb.users import UserStore
@@ -30,7 +30,8 @@ def differences(url: str) -> list:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    migrate.target_metadata())
     finally:
         engine.dispose()
 
@@ -116,7 +117,7 @@ def test_the_migrations_make_exactly_the_models_tables(database_url):
 def test_an_empty_database_does_not_match_the_models(database_url):
     """The comparison above can fail: an empty database lacks every table."""
     missing = {diff[1].name for diff in differences(database_url) if diff[0] == "add_table"}
-    assert missing == set(Base.metadata.tables)
+    assert missing == set(migrate.target_metadata().tables)
 
 
 # --- up from an earlier kb ----------------------------------------------------------------------------------
