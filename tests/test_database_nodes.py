@@ -84,3 +84,41 @@ def test_values_postgresql_cannot_store_are_refused_not_500(nodes):
     assert admin.get("/admin/audit?actor=pa%00t&action=login%00").status_code == 200
     failed = app.extensions["kb.users"].audit_entries(action="login_failed")
     assert [e.actor for e in failed] == ["pat", "pat"]  # recorded, without the NUL
+
+
+def test_two_nodes_of_gunicorn_workers_starting_at_once_on_an_empty_database(site, database_url, tmp_path,
+                                                                             monkeypatch):
+    """Six worker processes (two nodes of three, launched together) find one empty database at start: one
+    migrates it, the others wait for it, and every worker serves."""
+    import urllib.request
+
+    import sqlalchemy as sa
+
+    from kb import migrate
+
+    from .liveserver import Server, site_env
+    env = site_env(site, KB_DATABASE_URL=database_url, KB_CHECK_INDEX_ON_START="0", KB_SECRET_KEY="shared")
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    servers = [Server(env, workers=3, log=log) for log in logs]
+    try:
+        ready = Server.wait_ready
+        monkeypatch.setattr(Server, "wait_ready", lambda *args, **kwargs: None)
+        for server in servers:  # both launched at once (from this thread: the launcher's death signal is per thread)
+            server.start()
+        monkeypatch.undo()
+        for server in servers:
+            ready(server, "/login")
+        for server in servers:
+            for _ in range(6):  # requests spread over the workers
+                with urllib.request.urlopen(server.url + "/login") as resp:
+                    assert resp.status == 200
+    finally:
+        for server in servers:
+            server.stop()
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))] == \
+            [(migrate.head(),)]
+    engine.dispose()
+    for log in logs:
+        assert "Traceback" not in log.read_text(errors="replace")

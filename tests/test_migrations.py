@@ -43,8 +43,10 @@ def earlier_kb_schema() -> sa.MetaData:
              sa.Column("username", sa.String(40), nullable=False, unique=True, index=True),
              sa.Column("display_name", sa.String(80), nullable=False), sa.Column("email", sa.String(254)),
              sa.Column("role", sa.String(20), nullable=False), sa.Column("regions_csv", sa.Text, nullable=False),
-             sa.Column("active", sa.Boolean, nullable=False), sa.Column("password_hash", sa.String(255), nullable=False),
-             sa.Column("session_version", sa.Integer, nullable=False), sa.Column("created", sa.DateTime, nullable=False))
+             sa.Column("active", sa.Boolean, nullable=False),
+             sa.Column("password_hash", sa.String(255), nullable=False),
+             sa.Column("session_version", sa.Integer, nullable=False),
+             sa.Column("created", sa.DateTime, nullable=False))
     sa.Table("api_tokens", md, sa.Column("id", sa.Integer, primary_key=True),
              sa.Column("user_id", sa.ForeignKey("users.id"), nullable=False, index=True),
              sa.Column("label", sa.String(80), nullable=False),
