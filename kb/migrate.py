@@ -15,6 +15,7 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -31,6 +32,7 @@ SCRIPTS = Path(__file__).resolve().parent / "migrations"
 # Every module that declares tables on accounts_model.Base: the migrations and their tests compare against
 # all of them, so a module with new tables is listed here.
 MODEL_MODULES = ("kb.accounts_model",)
+BASELINE_TABLES = {"users", "api_tokens", "sign_ins", "audit_log"}  # what a kb before migrations made
 LOCK_KEY = 0x6B62_6D69_6772  # "kbmigr": the advisory lock every kb process takes to migrate (PostgreSQL)
 
 
@@ -62,7 +64,9 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@lru_cache(maxsize=1)
 def scripts() -> ScriptDirectory:
+    """The revisions kb ships (read once per process)."""
     return ScriptDirectory.from_config(_config())
 
 
@@ -102,6 +106,11 @@ def _sqlite_foreign_keys(conn: Connection, on: bool) -> None:
     conn.connection.driver_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
 
 
+def _dangling(conn: Connection) -> set[tuple]:
+    """SQLite rows whose foreign key names no row (the checks are off while migrating)."""
+    return {tuple(row) for row in conn.exec_driver_sql("PRAGMA foreign_key_check")}
+
+
 def upgrade(engine: Engine, shown_url: str = "") -> Upgrade:
     """Bring the database to the newest revision (see the module's doc)."""
     target = head()
@@ -119,16 +128,16 @@ def upgrade(engine: Engine, shown_url: str = "") -> Upgrade:
                 _check_known(before, shown_url)
                 report = Upgrade(before=before, after=target)
                 if before is None:
-                    report.earlier_kb = "users" in inspect(conn).get_table_names()
+                    report.earlier_kb = bool(BASELINE_TABLES & set(inspect(conn).get_table_names()))
                 if before != target:
+                    dangling = _dangling(conn) if sqlite else set()
                     path = scripts().iterate_revisions(target, before or "base")
                     report.applied = [s.revision for s in reversed(list(path))]
                     command.upgrade(_config(conn), "head")
-                if sqlite:
-                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if problems:
-                        raise ConfigError(f"KB_DATABASE_URL: after the upgrade, rows of {problems[0][0]} refer "
-                                          "to rows that do not exist; nothing was changed.")
+                    new = _dangling(conn) - dangling if sqlite else set()
+                    if new:
+                        raise ConfigError(f"KB_DATABASE_URL: the upgrade would leave rows of {sorted(new)[0][0]} "
+                                          "referring to rows that do not exist; nothing was changed.")
         finally:
             if sqlite:
                 _sqlite_foreign_keys(conn, on=True)
@@ -138,7 +147,7 @@ def upgrade(engine: Engine, shown_url: str = "") -> Upgrade:
 def draft(message: str) -> Path:
     """Write a new revision's draft, NNNN_words.py, from what the models have and the newest revision lacks
     (Alembic's autogenerate against a scratch SQLite database); a person then reads and completes it."""
-    words = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "change"
+    words = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:27].strip("_") or "change"
     number = len(list(scripts().walk_revisions())) + 1
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_engine(f"sqlite:///{scratch}/draft.sqlite")

@@ -236,3 +236,20 @@ def test_kb_init_migrates_the_database(env, tmp_path):
     store = UserStore(env)
     assert store.authenticate("admin", "a-long-admin-password").role == "admin"
     store.dispose()
+
+
+def test_rows_an_earlier_sqlite_database_left_dangling_do_not_block_the_upgrade(tmp_path):
+    """kb migrates SQLite with its foreign-key checks off and refuses only what the migration itself breaks."""
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    url = f"sqlite:///{path}"
+    engine = sa.create_engine(url)
+    earlier_kb_schema().create_all(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # foreign keys are off in a plain sqlite3 connection
+        conn.execute("INSERT INTO api_tokens (user_id, label, token_hash, created, revoked) "
+                     "VALUES (99, 'orphan', 'h', '2026-01-01 00:00:00', 0)")
+    store = UserStore(url)
+    assert store.upgrade().applied == REVISIONS
+    assert store.revision()[0] == migrate.head()
+    store.dispose()
