@@ -46,6 +46,8 @@ class Database:
         except sa_exc.ArgumentError:
             raise ConfigError("KB_DATABASE_URL is not a database URL (e.g. sqlite:////srv/kb/kb.sqlite): "
                               "correct it, or unset it for SQLite in the instance folder.") from None
+        if url.drivername == "postgresql":  # no driver named: the one kb installs (SQLAlchemy's default is psycopg2)
+            url = url.set(drivername="postgresql+psycopg")
         self.shown_url = url.render_as_string(hide_password=True)
         kwargs: dict = {}
         sqlite = url.get_backend_name() == "sqlite"

@@ -34,3 +34,13 @@ def test_each_postgres_url_is_a_fresh_database_of_its_own(pg_server):
     with engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
+
+
+def test_a_postgresql_url_without_a_driver_uses_the_one_kb_installs(pg_server):
+    from kb.users import UserStore
+    url = pg_server.new_database().replace("postgresql+psycopg://", "postgresql://")
+    store = UserStore(url)
+    store.upgrade()
+    store.audit("x")
+    assert store.engine.url.drivername == "postgresql+psycopg" and len(store.audit_entries()) == 1
+    store.dispose()
