@@ -20,15 +20,20 @@ def run(*cmd: str) -> str:
     return subprocess.run(list(cmd), capture_output=True, text=True, check=True).stdout
 
 
+KEY = "the-KB_SECRET_KEY-kept-in-the-secret-store"
+INTERNAL = "formation-personnel-social-sante-tamanrasset-fr"  # internal: only signed-in readers see it
+
+
 def serve(content, index, instance, database_url):
     return create_app({"KB_CONTENT_DIR": str(content), "KB_INDEX_DIR": str(index), "KB_INSTANCE_DIR": str(instance),
-                       "KB_DATABASE_URL": database_url, "TESTING": True})
+                       "KB_DATABASE_URL": database_url, "KB_SECRET_KEY": KEY, "TESTING": True})
 
 
 def test_a_bundle_and_a_pg_dump_restore_into_fresh_places_and_serve_the_same(site, pg_server, tmp_path):
     # --- the running site: PostgreSQL, accounts, a token, a note saved through the API ---
     url = pg_server.new_database()
-    app = create_app({**site_config(site), "KB_DATABASE_URL": url, "KB_CHECK_INDEX_ON_START": "0"})
+    app = create_app({**site_config(site), "KB_DATABASE_URL": url, "KB_CHECK_INDEX_ON_START": "0",
+                      "KB_SECRET_KEY": KEY})
     users = app.extensions["kb.users"]
     users.add("moussa", PASSWORD, "focal_point", regions=["Sahel"])
     users.add("pat", PASSWORD, "practitioner")
@@ -37,6 +42,9 @@ def test_a_bundle_and_a_pg_dump_restore_into_fresh_places_and_serve_the_same(sit
     saved = app.test_client().post("/api/notes", json=NEW, headers={"Authorization": f"Bearer {moussa_token}"})
     assert saved.status_code == 201, saved.get_data(as_text=True)
     before = {slug: app.test_client().get(f"/api/notes/{slug}").get_json() for slug in (NEW["slug"], AGADEZ)}
+    browser = app.test_client()
+    assert login(browser, "pat").status_code == 302
+    cookie = browser.get_cookie("session").value
     commits = git(site / "content", "rev-list", "--count", "--all")
     audit = [(e.at, e.actor, e.action, e.target) for e in users.audit_entries()]
     assert ("moussa", NEW["slug"]) in [(actor, target) for _, actor, _, target in audit]
@@ -71,6 +79,10 @@ def test_a_bundle_and_a_pg_dump_restore_into_fresh_places_and_serve_the_same(sit
     assert client.get(f"/notes/{NEW['slug']}").status_code == 200
     assert restored.test_client().get("/api/search?q=x",
                                       headers={"Authorization": f"Bearer {pat_token}"}).status_code == 200
+    carried = restored.test_client()  # a browser signed in before the backup, with the same KB_SECRET_KEY
+    carried.set_cookie("session", cookie)
+    assert carried.get(f"/notes/{INTERNAL}").status_code == 200
+    assert client.get(f"/notes/{INTERNAL}").status_code == 404
     assert login(client, "pat").status_code == 302 and login(restored.test_client(), "moussa").status_code == 302
     restored.extensions["kb.wiki"].close()
     restored.extensions["kb.users"].dispose()
