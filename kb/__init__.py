@@ -31,14 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
     wiki.index.use_glossary(Path(values["KB_CONTENT_DIR"]) / "glossary.yml")  # queries across languages
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
+    users.upgrade()  # migrations, when the database needs them
     comments = CommentStore(users.db)  # in the accounts database; its table is on the same Base
-    users.create_all()
     app.extensions["kb.wiki"] = wiki
     app.extensions["kb.users"] = users
     app.extensions["kb.comments"] = Comments(wiki, comments)
     wiki.move_hooks.append(comments.note_moved)  # comments follow a renamed note, and leave with a deleted one
     notifier = Notifier(users, wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
-    notifier.create_all()  # its tables, and the audit log's cursor (news from now on)
+    notifier.start()  # the audit log's cursor (news from now on)
     app.extensions["kb.notify"] = notifier
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)

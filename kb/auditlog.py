@@ -14,7 +14,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clip(value: object, size: int) -> str:
-    return ("" if value is None else str(value))[:size]
+    """At most ``size`` characters, without NUL (which PostgreSQL's text cannot hold)."""
+    return ("" if value is None else str(value)).replace("\x00", "")[:size]
 
 
 def _spreadsheet_safe(value: str) -> str:

@@ -10,6 +10,7 @@ import click
 
 from . import config as settings
 from .cli_notify import register_notify
+from .cli_db import db as db_commands
 from .errors import KbError
 from .taxonomy import LANGUAGES, ROLES
 
@@ -39,7 +40,7 @@ def _users(ctx: click.Context):
         except KbError as exc:
             raise click.ClickException(str(exc)) from None
         store = UserStore(values["KB_DATABASE_URL"], valid_places=places)
-        store.create_all()
+        store.upgrade()
         ctx.obj["users"] = store
     return ctx.obj["users"]
 
@@ -64,6 +65,7 @@ class _Kb(click.Group):
 def cli(ctx: click.Context):
     """kb: practice notes on migrant protection, shared across regions."""
     ctx.obj = {"config": settings.load()}
+cli.add_command(db_commands)  # kb db upgrade / current (kb/cli_db.py)
 
 
 @cli.command()

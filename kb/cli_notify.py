@@ -33,7 +33,7 @@ def _notifier(ctx: click.Context):
     except KbError as exc:
         _fail(exc)
     notifier = Notifier(_users(ctx), wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
-    notifier.create_all()
+    notifier.start()
     return notifier
 
 

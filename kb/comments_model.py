@@ -1,5 +1,5 @@
 """The comments table, in the accounts database (SQLAlchemy, no Flask), on the accounts' declarative Base so
-that ``Database.create_all`` makes it too.
+that the migrations (kb/migrations, revision 0002) make it.
 
 A comment belongs to a note by the note's name (``note_slug``): the service moves the comments when a note is
 renamed, and parks them under ``trash:<trash id>`` when it is deleted (back again on undelete), so a new note

@@ -5,6 +5,7 @@ plus a busy timeout (and writes that take the write lock up front) let several p
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from .accounts_model import Base
+from . import migrate
 from .errors import ConfigError
 
 DatabaseFailure = sa_exc.SQLAlchemyError  # what the CLI turns into one line; callers need not import SQLAlchemy
@@ -45,6 +46,8 @@ class Database:
         except sa_exc.ArgumentError:
             raise ConfigError("KB_DATABASE_URL is not a database URL (e.g. sqlite:////srv/kb/kb.sqlite): "
                               "correct it, or unset it for SQLite in the instance folder.") from None
+        if url.drivername == "postgresql":  # no driver named: the one kb installs (SQLAlchemy's default is psycopg2)
+            url = url.set(drivername="postgresql+psycopg")
         self.shown_url = url.render_as_string(hide_password=True)
         kwargs: dict = {}
         sqlite = url.get_backend_name() == "sqlite"
@@ -65,6 +68,7 @@ class Database:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+        weakref.finalize(self, self.engine.dispose)  # pooled connections closed, not just dropped, when unused
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(kb_write=True), expire_on_commit=False)
 
@@ -74,18 +78,25 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
-    def create_all(self) -> None:
-        """Create missing tables, and missing indexes of existing tables (added in later versions)."""
+    def upgrade(self):
+        """Bring the schema to the newest migration (kb.migrate): from nothing, from a database made by an
+        earlier kb, or from an older revision; safe when several processes start at once."""
         try:
-            with self.engine.execution_options(kb_write=True).begin() as conn:
-                Base.metadata.create_all(conn)
-                for table in Base.metadata.sorted_tables:
-                    for index in table.indexes:
-                        index.create(conn, checkfirst=True)
+            return migrate.upgrade(self.engine, self.shown_url)
         except sa_exc.DBAPIError as exc:  # cannot connect, or cannot write: a setting to fix, not a bug
-            reason = " ".join(str(exc.orig).split())[:200]
-            raise ConfigError(f"KB_DATABASE_URL: cannot open the database {self.shown_url} ({reason}): check the "
-                              "URL, and that its folder exists and is writable.") from None
+            raise self._cannot_open(exc) from None
+
+    def revision(self) -> tuple[str | None, str]:
+        """The database's schema revision (None before the first upgrade) and the newest this kb knows."""
+        try:
+            return migrate.current(self.engine, self.shown_url), migrate.head()
+        except sa_exc.DBAPIError as exc:
+            raise self._cannot_open(exc) from None
+
+    def _cannot_open(self, exc: sa_exc.DBAPIError) -> ConfigError:
+        reason = " ".join(str(exc.orig).split())[:200]
+        return ConfigError(f"KB_DATABASE_URL: cannot open the database {self.shown_url} ({reason}): check the "
+                           "URL, and that its folder exists and is writable.")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -30,7 +30,8 @@ MAX_PASSWORD = 1024  # hashing megabyte "passwords" is a cheap way to burn our C
 TOKEN_PREFIX = "kb_"
 LAST_USED_EVERY = timedelta(seconds=60)  # don't turn every API call into a database write
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,39}")  # first character alphanumeric: no "..", no "-x"
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+")
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers; a larger number (from a URL or a cookie) names no row
 
 
 class UserError(KbError, ValueError):
@@ -54,8 +55,15 @@ class UserStore:
         self.sign_ins = SignIns(self.db)
         self.places = {str(p).casefold(): str(p) for p in valid_places}
 
-    def create_all(self) -> None:
-        self.db.create_all()
+    def upgrade(self):
+        """Bring the database's schema to the newest migration; what was found and done (kb.migrate.Upgrade)."""
+        return self.db.upgrade()
+
+    create_all = upgrade  # the name callers used before migrations
+
+    def revision(self) -> tuple[str | None, str]:
+        """The database's schema revision (None before the first upgrade) and the newest this kb knows."""
+        return self.db.revision()
 
     def dispose(self) -> None:
         self.db.dispose()
@@ -88,7 +96,7 @@ class UserStore:
             regions = regions.split(",")
         out: list[str] = []
         for raw in regions or ():
-            name = str(raw).strip()
+            name = str(raw).replace("\x00", "").strip()
             if not name:
                 continue
             if self.places:
@@ -157,6 +165,8 @@ class UserStore:
         return user
 
     def get(self, user_id: int) -> User | None:
+        if not isinstance(user_id, int) or not 0 < user_id <= MAX_ID:
+            return None
         with self._read() as session:
             return session.get(User, user_id)
 
@@ -284,6 +294,8 @@ class UserStore:
             token_id = int(token_id)
         except (TypeError, ValueError):
             raise UserError(f"unknown token {str(token_id)[:40]!r}") from None
+        if not 0 < token_id <= MAX_ID:
+            raise UserError(f"unknown token {token_id!r}")
         with self._writing() as session:
             token = session.get(ApiToken, token_id, with_for_update=True)
             if token is not None and username is not None:

@@ -5,6 +5,7 @@ folder; each test gets its own copy on tmp_path, so tests never share state.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -124,3 +125,47 @@ def as_user(client):
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+# --- databases: SQLite and a real PostgreSQL (tests/pgserver.py) ----------------------------------------------
+
+def _postgres_unavailable(reason: str):
+    """Under CI (CI=true) a missing PostgreSQL is a failure, .ci/run installs it; elsewhere a skip."""
+    message = f"PostgreSQL tests cannot run: {reason}"
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session (started on first use, stopped at the end)."""
+    from tests.pgserver import PgServer, Unavailable
+    try:
+        server = PgServer().start()
+    except Unavailable as exc:
+        _postgres_unavailable(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(pg_server) -> str:
+    """The SQLAlchemy URL of a fresh, empty PostgreSQL database (postgresql+psycopg://...), for this test."""
+    return pg_server.new_database()
+
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def new_database_url(request, kind: str, folder: Path) -> str:
+    """A fresh empty database of this kind: an SQLite file in ``folder``, or a database on the session's server."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'kb.sqlite'}"
+    return request.getfixturevalue("pg_server").new_database()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path) -> str:
+    """A fresh empty database, once on SQLite and once on PostgreSQL (tests using it run on both)."""
+    return new_database_url(request, request.param, tmp_path)

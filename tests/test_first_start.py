@@ -137,6 +137,9 @@ CASES = {  # name: (make the mistake, environment, command, what the line must s
     "database that is not a database": (lambda r: default_content(r) or (r / "junk.sqlite").write_text("x" * 5000),
                                          {"KB_DATABASE_URL": "sqlite:///{root}/junk.sqlite"}, ("user", "list"),
                                          "KB_DATABASE_URL: cannot open the database sqlite:///{root}/junk.sqlite"),
+    "PostgreSQL not reachable": (default_content, {"KB_DATABASE_URL": "postgresql+psycopg://kb:hunter2@127.0.0.1:1/kb"},
+                                 ("user", "list"), "KB_DATABASE_URL: cannot open the database "
+                                 "postgresql+psycopg://kb:***@127.0.0.1:1/kb (connection failed"),
     "instance path is a file": (lambda r: (r / "instance").write_text("x"), {}, ("init",),
                                 "KB_INSTANCE_DIR is {root}/instance, where kb cannot keep its secret key"),
     "instance path is a file, key set": (lambda r: (r / "instance").write_text("x"), {"KB_SECRET_KEY": "k"},

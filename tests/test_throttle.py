@@ -1,4 +1,4 @@
-"""kb.throttle against a real database: failures counted per account and per address, a growing delay."""
+"""kb.throttle against a real database (SQLite and PostgreSQL): failures counted per account and per address, a growing delay."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,9 +27,9 @@ def clock():
 
 
 @pytest.fixture
-def throttle(tmp_path, clock):
-    store = UserStore(f"sqlite:///{tmp_path / 'kb.sqlite'}")
-    store.create_all()
+def throttle(database_url, clock):
+    store = UserStore(database_url)
+    store.upgrade()
     yield SignInThrottle(store.audit_log, account_limit=5, address_limit=8, clock=clock)
     store.dispose()
 

@@ -1,4 +1,4 @@
-"""kb.users against a real SQLite file: accounts, roles, sessions, tokens and the audit log.
+"""kb.users against a real database, SQLite and PostgreSQL: accounts, roles, sessions, tokens and the audit log.
 
 Password hashes are slow on purpose, so the accounts most tests read are created once per module; tests
 that change an account make their own.
@@ -18,26 +18,27 @@ import pytest
 
 from kb import users
 from kb.users import MIN_PASSWORD, ROLES, UserError, UserStore
+from tests.conftest import DATABASES, new_database_url
 
 PLACES = ("East Africa", "Kenya", "Ethiopia", "West Africa", "Mali")
 PASSWORD = "correct horse battery"
 
 
-def _store(path: Path) -> UserStore:
-    store = UserStore(f"sqlite:///{path}", valid_places=PLACES)
-    store.create_all()
+def _store(url: str | Path) -> UserStore:
+    store = UserStore(url if isinstance(url, str) else f"sqlite:///{url}", valid_places=PLACES)
+    store.upgrade()
     return store
 
 
-@pytest.fixture(scope="module")
-def db_path(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("users") / "kb.sqlite"
+@pytest.fixture(scope="module", params=DATABASES)
+def db_url(request, tmp_path_factory) -> str:
+    return new_database_url(request, request.param, tmp_path_factory.mktemp("users"))
 
 
 @pytest.fixture(scope="module")
-def store(db_path):
+def store(db_url):
     """Four accounts shared by the read-only tests: an admin, a focal point, a practitioner, a disabled one."""
-    s = _store(db_path)
+    s = _store(db_url)
     s.add("Alice", PASSWORD, "admin", display_name="Alice A.", email="alice@example.org")
     s.add("fiona", PASSWORD, "focal_point", regions=["east africa", "MALI", "Mali"])
     s.add("pat", PASSWORD, "practitioner", regions=["Kenya"])  # ignored: only focal points have regions
@@ -48,14 +49,18 @@ def store(db_path):
 
 
 @pytest.fixture
-def fresh(tmp_path):
-    s = _store(tmp_path / "fresh.sqlite")
+def fresh(database_url):
+    s = _store(database_url)
     yield s
     s.dispose()
 
 
-def _rows(db_path: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db_path) as conn:
+def _rows(where: Path | UserStore, sql: str) -> list[tuple]:
+    """Rows read straight from the database, around kb.users: an SQLite file's path, or a store's engine."""
+    if isinstance(where, UserStore):
+        with where.engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(sql)]
+    with sqlite3.connect(where) as conn:
         return conn.execute(sql).fetchall()
 
 
@@ -86,8 +91,8 @@ def test_flask_login_protocol(store):
     assert store.by_username("dora").is_active is False
 
 
-def test_passwords_are_salted_scrypt(db_path, store):
-    hashes = [h for (h,) in _rows(db_path, "SELECT password_hash FROM users")]
+def test_passwords_are_salted_scrypt(store):
+    hashes = [h for (h,) in _rows(store, "SELECT password_hash FROM users")]
     assert all(h.startswith("scrypt:") for h in hashes)
     assert len(set(hashes)) == len(hashes)  # same password, different salts
     assert not any(PASSWORD in h for h in hashes)
@@ -123,9 +128,9 @@ def test_roles_constant_matches_policy():
     assert ROLES == access.ROLES
 
 
-def test_regions_unchecked_without_taxonomy(tmp_path):
-    s = UserStore(f"sqlite:///{tmp_path / 'loose.sqlite'}")
-    s.create_all()
+def test_regions_unchecked_without_taxonomy(database_url):
+    s = UserStore(database_url)
+    s.upgrade()
     with pytest.raises(UserError, match="commas"):
         s.add("sam", PASSWORD, "focal_point", ["A,B"])
     assert s.add("sam", PASSWORD, "focal_point", "Anywhere, Elsewhere,").regions == ["Anywhere", "Elsewhere"]
@@ -225,15 +230,18 @@ def test_returned_objects_outlive_their_session(fresh):
 
 
 # --- API tokens ----------------------------------------------------------------------------
-def test_token_plaintext_is_never_stored(db_path, store):
+def test_token_plaintext_is_never_stored(db_url, store):
     row, plaintext = store.create_token("pat", label="  laptop  ")
     assert plaintext.startswith("kb_") and len(plaintext) > 40
     assert (row.label, row.revoked, row.last_used) == ("laptop", False, None)
     assert row.token_hash == hashlib.sha256(plaintext.encode()).hexdigest()
-    assert _rows(db_path, f"SELECT token_hash FROM api_tokens WHERE id = {row.id}") == [(row.token_hash,)]
-    assert plaintext.encode() not in db_path.read_bytes()
-    wal = db_path.with_name(db_path.name + "-wal")
-    assert not wal.exists() or plaintext.encode() not in wal.read_bytes()
+    assert _rows(store, f"SELECT token_hash FROM api_tokens WHERE id = {row.id}") == [(row.token_hash,)]
+    assert not any(plaintext in str(cell) for r in _rows(store, "SELECT * FROM api_tokens") for cell in r)
+    if db_url.startswith("sqlite:"):  # nor anywhere in the file or its write-ahead log
+        db_path = Path(db_url.removeprefix("sqlite:///"))
+        assert plaintext.encode() not in db_path.read_bytes()
+        wal = db_path.with_name(db_path.name + "-wal")
+        assert not wal.exists() or plaintext.encode() not in wal.read_bytes()
 
 
 def test_user_for_token(store):
@@ -328,13 +336,16 @@ def test_concurrent_writers(fresh):
 
 
 # --- engine and structure ---------------------------------------------------------------------
-def test_sqlite_uses_wal(db_path, store):
-    assert _rows(db_path, "PRAGMA journal_mode") == [("wal",)]
+def test_sqlite_uses_wal(tmp_path):
+    s = _store(tmp_path / "wal.sqlite")
+    s.audit("x")
+    assert _rows(tmp_path / "wal.sqlite", "PRAGMA journal_mode") == [("wal",)]
+    s.dispose()
 
 
 def test_in_memory_database_works():
     s = UserStore("sqlite://")
-    s.create_all()
+    s.upgrade()
     s.audit("user_add", actor="cli", target="x")
     assert s.count() == 0 and len(s.audit_entries()) == 1
     s.dispose()
@@ -384,7 +395,7 @@ def test_recent_audit_counts(fresh):
     assert fresh.audit_log.recent("login_failed", start + timedelta(hours=1)) == (0, None)
 
 
-def test_create_all_adds_indexes_to_an_older_database(tmp_path):
+def test_upgrade_adds_indexes_to_an_older_database(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as conn:  # the audit table as the first release made it, without the new indexes
         conn.execute("CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at DATETIME, actor VARCHAR(40), "

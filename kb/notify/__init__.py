@@ -54,9 +54,8 @@ class Notifier:
         sqlite = self.db.engine.url.get_backend_name() == "sqlite"  # SQLite commits in id order
         self.collector = Collector(self.db, wiki, timedelta(0) if sqlite else timedelta(seconds=5))
 
-    def create_all(self) -> None:
-        """The tables (the accounts database's create_all), and the cursor at the audit log's end."""
-        self.db.create_all()
+    def start(self) -> None:
+        """Set the cursor at the audit log's end, the first time (the tables come with the migrations)."""
         self.collector.start()
 
     # --- subscriptions ------------------------------------------------------------------------------------
