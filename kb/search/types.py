@@ -37,7 +37,8 @@ class IndexDoc:
     updated: dt.datetime  # timezone-aware UTC
     links: list[str]  # slugs this note links to (for backlinks)
     group: str  # translation-group key
-    hash: str  # sha1 of the note file bytes
+    hash: str  # sha1 of the note file bytes (and of its attachments', when it has some)
+    files: list[list[str]] = field(default_factory=list)  # [name, words] of its PDF and CSV attachments
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Hit:
     updated: dt.datetime
     score: float
     snippet: str  # HTML-safe
+    found_in: str = ""  # the attachment the snippet comes from ("sop.pdf"), when not the note itself
 
 
 @dataclass
