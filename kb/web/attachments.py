@@ -101,7 +101,7 @@ def upload(slug: str):
         return _manage_again(note, 400, _("Choose a file to upload."))
     try:
         item = wiki.upload(current_user, slug, sent.filename, sent.read(upload_bytes(current_app) + 1),
-                           upload_bytes(current_app), confirm_personal_data=reason)
+                           upload_bytes(current_app), confirm=reason)
     except (FileTooLarge, UnsupportedFile) as exc:
         return _manage_again(note, 413 if isinstance(exc, FileTooLarge) else 415, translate(exc))
     except PersonalDataFound as exc:
@@ -157,7 +157,7 @@ def api_upload(slug: str):
     if sent is None:
         return error_response(400, "Send the file as the multipart/form-data field 'file'.")
     item = wiki.upload(current_user, slug, sent.filename or "file", sent.read(upload_bytes(current_app) + 1),
-                       upload_bytes(current_app), confirm_personal_data=request.form.get("confirm_personal_data", ""))
+                       upload_bytes(current_app), confirm=request.form.get("confirm_personal_data", ""))
     response = jsonify(as_json(item))
     response.headers["Location"] = file_url(item)
     return response, 201

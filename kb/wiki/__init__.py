@@ -177,16 +177,12 @@ class Wiki:
     def render_body(self, user: Any, body: str, language: str, slug: str = "") -> Rendered:
         """A body not saved yet (the editor's preview), rendered for this user as ``render`` does; with the
         note's name, its ``files/<name>`` links lead to its attachments."""
-        try:
-            base = self.files_base(check_slug(slug)) if slug else None
-        except KbError:
-            base = None
         return self.renderer.render(body, lambda s: self.title_if_readable(user, s),
-                                    missing=missing_link_text(language), files_base=base)
+                                    missing=missing_link_text(language), files_base=self.files_base(slug))
 
-    def files_base(self, slug: str) -> str:
-        """Where a note's ``files/<name>`` links lead: its attachments' URL."""
-        return f"{self.renderer.link_base}{slug}/files/"
+    def files_base(self, slug: str) -> str | None:
+        """Where a note's ``files/<name>`` links lead: its attachments' URL (None for no valid name)."""
+        return f"{self.renderer.link_base}{slug}/files/" if attachments.valid_slug(slug) else None
 
     def source_for(self, user: Any, note: Note, text: str) -> str:
         """Text from a note's source (its body, the file) as this user may see it: exact for those who may
@@ -314,9 +310,8 @@ class Wiki:
     def attachment(self, user: Any, slug: str, name: str, thumb: bool = False) -> tuple[Attachment, Path]:
         return attachments.read(self, user, slug, name, thumb)
 
-    def upload(self, user: Any, slug: str, filename: str, data: bytes, max_bytes: int,
-               confirm_personal_data: str = "") -> Attachment:
-        return attachments.upload(self, user, slug, filename, data, max_bytes, confirm_personal_data)
+    def upload(self, user: Any, slug: str, filename: str, data: bytes, max_bytes: int, confirm: str = "") -> Attachment:
+        return attachments.upload(self, user, slug, filename, data, max_bytes, confirm)
 
     def remove_attachment(self, user: Any, slug: str, name: str) -> str:
         return attachments.remove(self, user, slug, name)
@@ -382,10 +377,8 @@ class Wiki:
         from ..export import resolve_place
         return resolve_place(self, name)
 
-    def pack_size(self, user: Any, place: str, **options) -> int:
-        """About how many bytes a region's pack will be (see kb/export.py)."""
-        from ..export import estimate_size
-        return estimate_size(self, user, place, **options)
+    def pack_size(self, user: Any, place: str, **options) -> int:  # about how large, see kb/export.py
+        return attachments.pack_size(self, user, place, **options)
 
     def build_pack(self, user: Any, place: str, out, **options):
         """An offline pack of a region's notes this user may read (see kb/export.py)."""

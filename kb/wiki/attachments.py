@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import access, pdguard, pdscan
 from ..attachments import IMAGES, KINDS, NAME_RE, Prepared, kind_of_name, prepare, sha256, text_of
 from ..errors import N_, KbError, Message, NoteNotFound, PersonalDataFound
-from ..model import Note, NoteMeta
+from ..model import Note, NoteMeta, check_slug
 from ..store import FILES, TRASH, Store, content_hash
 from . import commits
 from .writes import Change, actor_of, change
@@ -42,6 +42,19 @@ class Attachment:
     @property
     def is_image(self) -> bool:
         return self.kind in IMAGES
+
+
+def valid_slug(slug: str) -> bool:
+    try:
+        return bool(slug) and check_slug(slug) == slug
+    except KbError:
+        return False
+
+
+def pack_size(wiki: "Wiki", user: Any, place: str, **options) -> int:
+    """About how many bytes a region's pack will be, its files included (kb/export.py estimates it)."""
+    from ..export import estimate_size  # the exporter builds on the service, as Wiki.build_pack does
+    return estimate_size(wiki, user, place, **options)
 
 
 def folder(slug: str) -> str:
