@@ -193,3 +193,90 @@ def test_rename_and_delete_carry_the_files_and_a_pack_holds_them(as_user, site, 
 
 def wiki_user(app, name: str):
     return app.extensions["kb.users"].by_username(name)
+
+
+def test_upload_in_the_editor_without_a_script_then_remove(as_user, site, app):
+    client = as_user("moussa")
+    editor = client.get(f"/notes/{PUBLIC}/edit").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in editor and f'action="/notes/{PUBLIC}/files"' in editor
+    body, content_type = multipart(photo_with_gps(900, 700, 1), "Photo mobile court.jpg",
+                                   csrf_token=csrf_token(client, f"/notes/{PUBLIC}/edit"), next="edit")
+    resp = client.post(f"/notes/{PUBLIC}/files", data=body, content_type=content_type)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/notes/{PUBLIC}/edit#attachments")
+    editor = client.get(f"/notes/{PUBLIC}/edit").get_data(as_text=True)
+    assert "Added photo-mobile-court.jpg" in editor and "![photo-mobile-court.jpg](files/photo-mobile-court.jpg)" in editor
+    page = app.test_client().get(f"/notes/{PUBLIC}").get_data(as_text=True)
+    assert "photo-mobile-court.jpg" in page and f"/notes/{PUBLIC}/thumbs/photo-mobile-court.jpg" in page
+    body, content_type = multipart(DISGUISED_HTML, "form.pdf", csrf_token=csrf_token(client, f"/notes/{PUBLIC}/files"))
+    refused = client.post(f"/notes/{PUBLIC}/files", data=body, content_type=content_type)
+    assert refused.status_code == 415 and "decided by the content" in refused.get_data(as_text=True)
+    removed = client.post(f"/notes/{PUBLIC}/files/photo-mobile-court.jpg/delete",
+                          data={"csrf_token": csrf_token(client, f"/notes/{PUBLIC}/files")})
+    assert removed.status_code == 303 and files_on_disk(site, PUBLIC) == []
+    assert app.test_client().get(f"/notes/{PUBLIC}/files/photo-mobile-court.jpg").status_code == 404
+    log = git(site / "content", "log", "--format=%s", "-2")
+    assert log.splitlines() == [f"Remove photo-mobile-court.jpg from {PUBLIC}",
+                                f"Attach photo-mobile-court.jpg to {PUBLIC}"]
+    kept = git(site / "content", "log", "--all", "--format=%H", "--", f"_files/{PUBLIC}/photo-mobile-court.jpg")
+    assert len(kept.split()) == 2  # history keeps it (served to no one: only git, for admins of the server)
+
+
+def test_the_api_removes_a_file(as_user, site):
+    client = as_user("moussa")
+    api_upload(client, PUBLIC, "table.csv", b"place,count\nAgadez,12\n")
+    resp = client.delete(f"/api/notes/{PUBLIC}/attachments/table.csv",
+                         headers={"X-CSRFToken": csrf_token(client, f"/notes/{PUBLIC}/edit")})
+    assert resp.status_code == 200 and resp.get_json()["revision"]
+    assert files_on_disk(site, PUBLIC) == [] and client.get(f"/api/notes/{PUBLIC}/attachments").get_json() == {
+        "attachments": []}
+    again = client.delete(f"/api/notes/{PUBLIC}/attachments/table.csv",
+                          headers={"X-CSRFToken": csrf_token(client, f"/notes/{PUBLIC}/edit")})
+    assert again.status_code == 404
+
+
+def test_the_personal_data_guard_reads_pdf_text_and_csv_cells(as_user, site, app):
+    client = as_user("moussa")
+    contacts = b"name,phone\nfocal point,+218 91 234 5678\n"
+    refused = api_upload(client, PUBLIC, "contacts.csv", contacts)  # the note is public and published
+    assert refused.status_code == 422
+    finding = refused.get_json()["error"]["personal_data"][0]
+    assert (finding["field"], finding["kind"], finding["text"]) == ("contacts.csv", "phone", "+218 91 234 5678")
+    assert files_on_disk(site, PUBLIC) == []
+    confirmed = api_upload(client, PUBLIC, "contacts.csv", contacts, confirm_personal_data="the ministry's hotline")
+    assert confirmed.status_code == 201
+    assert "Personal-data-confirmed: the ministry's hotline" in git(site / "content", "log", "-1", "--format=%B")
+    # a draft may hold a PDF with a phone number; publishing it as public asks first, like the body
+    draft = "water-draft"
+    resp = client.post("/api/notes", json={"slug": draft, "meta": {
+        "title": "Water committees", "language": "en", "regions": ["Niger"], "topics": ["mhpss"],
+        "visibility": "public", "status": "draft"}, "body": "Twelve wells."},
+        headers={"X-CSRFToken": csrf_token(client, f"/notes/{PUBLIC}/edit")})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert api_upload(client, draft, "sop.pdf", pdf_with_author("Call +218 91 234 5678 first")).status_code == 201
+    note = client.get(f"/api/notes/{draft}").get_json()
+    publish = client.put(f"/api/notes/{draft}", json={"meta": {"status": "published"},
+                                                      "base_revision": note["revision"]},
+                         headers={"X-CSRFToken": csrf_token(client, f"/notes/{PUBLIC}/edit")})
+    assert publish.status_code == 422
+    assert [f["field"] for f in publish.get_json()["error"]["personal_data"]] == ["sop.pdf"]
+
+
+def test_index_check_and_start_up_repair_cover_attachments(as_user, site, app):
+    client = as_user("moussa")
+    wiki = app.extensions["kb.wiki"]
+    folder = site / "content" / "_files" / PUBLIC
+    folder.mkdir(parents=True)
+    (folder / "behind.csv").write_text("word\nzumbraxe\n", encoding="utf-8")  # written behind kb's back
+    drift = wiki.check_index()
+    assert drift.stale == [PUBLIC]
+    assert client.get("/api/search?q=zumbraxe").get_json()["total"] == 0
+    from kb import create_app
+    from .conftest import site_config
+    restarted = create_app(site_config(site))  # the start-up check repairs it
+    try:
+        hits = restarted.test_client().get("/api/search?q=zumbraxe").get_json()["hits"]
+        assert [(h["slug"], h["found_in"]) for h in hits] == [(PUBLIC, "behind.csv")]
+        assert restarted.extensions["kb.wiki"].check_index().clean
+    finally:
+        restarted.extensions["kb.wiki"].close()
+        restarted.extensions["kb.users"].dispose()
