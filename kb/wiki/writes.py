@@ -1,5 +1,5 @@
 """The one write path. Every change of notes -- create, save (with its merge), import, rename, delete, undelete,
-restore, redaction, a freed redirect -- runs inside ``change()``:
+restore, redaction, a freed redirect, an attachment added or removed -- runs inside ``change()``:
 
     content lock -> write the files (or move them) -> one git commit -> re-index -> audit events
 
