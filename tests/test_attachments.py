@@ -151,7 +151,11 @@ def test_markdown_links_lead_to_the_attachments(as_user, app):
     photo = api_upload(moussa, PUBLIC, "map.jpg", photo_with_gps(800, 600, 1)).get_json()
     api_upload(moussa, PUBLIC, "sop.pdf", pdf_with_author())
     note = moussa.get(f"/api/notes/{PUBLIC}").get_json()
-    body = note["body"] + "\n\n![Community map](files/map.jpg) and the [SOP](files/sop.pdf).\n"
+    body = note["body"] + "\n\n![Community map](files/map.jpg) and the [SOP](files/sop.pdf).\n" + \
+        f"[Their protocol](/notes/{RESTRICTED}/files/protocole.pdf)\n"  # a hidden note's file: masked
+    preview = moussa.post("/editor/preview", data={"body": body, "note_slug": PUBLIC, "language": "en",
+                                                   "csrf_token": csrf_token(moussa, f"/notes/{PUBLIC}/edit")})
+    assert f'src="/notes/{PUBLIC}/files/map.jpg"' in preview.get_data(as_text=True)
     resp = moussa.put(f"/api/notes/{PUBLIC}", json={"body": body, "base_revision": note["revision"]},
                       headers={"X-CSRFToken": csrf_token(moussa, f"/notes/{PUBLIC}/edit")})
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -159,6 +163,8 @@ def test_markdown_links_lead_to_the_attachments(as_user, app):
     page = client.get(f"/notes/{PUBLIC}").get_data(as_text=True)
     assert f'src="/notes/{PUBLIC}/files/map.jpg"' in page and f'href="/notes/{PUBLIC}/files/sop.pdf"' in page
     assert "sop.pdf" in page and photo["thumbnail"].replace("&", "&amp;") in page  # listed, with a thumbnail
+    assert "PDF document" in page and "JPEG photo" in page and " KB)" in page  # with type and size
+    assert RESTRICTED not in page and "Their protocol" in page
     feed = client.get("/feeds/all.atom").get_data(as_text=True)
     assert f"/notes/{PUBLIC}/files/map.jpg" in feed
 
