@@ -8,6 +8,7 @@ import secrets
 from PIL import Image
 
 from ..attachment_files import photo_with_gps
+from .a11y import axe_violations, report
 from .test_focal_point import sign_in
 
 
@@ -31,6 +32,8 @@ def test_focal_point_uploads_a_photo_in_the_editor_and_sees_it_on_the_note(conte
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url(re.compile(rf"/notes/{slug}/edit"))
     assert "Added img-2041-community-map.jpg" in page.locator("#attachments").inner_text()
+    violations = axe_violations(page)  # the editor with its files section stays accessible
+    assert not violations, report(violations)
 
     body = page.locator("textarea[name=body]")
     body.fill(body.input_value() + "\n![Community map](files/img-2041-community-map.jpg)\n")
@@ -45,4 +48,6 @@ def test_focal_point_uploads_a_photo_in_the_editor_and_sees_it_on_the_note(conte
     assert "JPEG photo" in page.locator("section.attachments").inner_text()
     served = page.request.get(shown.get_attribute("src"))
     assert served.ok and not Image.open(io.BytesIO(served.body())).getexif()  # no GPS, no EXIF at all
+    violations = axe_violations(page)
+    assert not violations, report(violations)
     assert context.outside == []
