@@ -225,9 +225,9 @@ class NoteSurface:
 
 NOTE_SURFACES = [
     NoteSurface("page", lambda s, m: f"/notes/{s}"),
-    NoteSurface("attachment", lambda s, m: f"/notes/{s}/files/note.csv", follows_renames=False),
-    NoteSurface("photo", lambda s, m: f"/notes/{s}/files/map.png", shows_secret=False, follows_renames=False),
-    NoteSurface("thumbnail", lambda s, m: f"/notes/{s}/thumbs/map.png", shows_secret=False, follows_renames=False),
+    NoteSurface("attachment", lambda s, m: f"/notes/{s}/files/note.csv"),
+    NoteSurface("photo", lambda s, m: f"/notes/{s}/files/map.png", shows_secret=False),
+    NoteSurface("thumbnail", lambda s, m: f"/notes/{s}/thumbs/map.png", shows_secret=False),
     NoteSurface("api attachments", lambda s, m: f"/api/notes/{s}/attachments", shows_secret=False,
                 follows_renames=False),
     NoteSurface("files form", lambda s, m: f"/notes/{s}/files", shows_secret=False, status=None,

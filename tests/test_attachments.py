@@ -3,6 +3,7 @@ the content, the note's readers exactly, searchable text, and the files followin
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -189,7 +190,9 @@ def test_rename_and_delete_carry_the_files_and_a_pack_holds_them(as_user, site, 
         page = zf.read(f"kb-mali/notes/{new}.html").decode()
         assert 'href="../files/' + new + '/sop.pdf"' in page  # the note's list of files leads to the copy
     region = client.get("/regions/mali").get_data(as_text=True)
-    assert "(about " in region and " KB)" in region or " MB)" in region
+    assert re.search(r"Download public pack</a> <span class=\"n\">\(about [0-9.,]+ (KB|MB)\)</span>", region)
+    old_url = client.get(f"/notes/{PUBLIC}/files/sop.pdf")  # the old name leads to the renamed note's file
+    assert old_url.status_code == 301 and old_url.headers["Location"].endswith(f"/notes/{new}/files/sop.pdf")
     trash_id = wiki.delete(wiki_user(app, "admin"), new, "test")
     assert files_on_disk(site, new) == [] and (site / "content" / ".trash" / "_files" / trash_id / "sop.pdf").is_file()
     assert client.get(f"/notes/{new}/files/sop.pdf").status_code == 404
