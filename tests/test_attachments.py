@@ -289,3 +289,20 @@ def test_index_check_and_start_up_repair_cover_attachments(as_user, site, app):
     finally:
         restarted.extensions["kb.wiki"].close()
         restarted.extensions["kb.users"].dispose()
+
+
+def test_a_pdfs_embedded_files_and_scripts_do_not_survive(as_user):
+    import pikepdf
+    pdf = pikepdf.open(io.BytesIO(pdf_with_author()))
+    pdf.attachments["beneficiaries.csv"] = pikepdf.AttachedFileSpec(pdf, b"name,phone\nAmina,+218 91 234 5678\n")
+    pdf.pages[0].AA = pikepdf.Dictionary(O=pikepdf.Dictionary(S=pikepdf.Name.JavaScript,
+                                                               JS=pikepdf.String("this.submitForm('x')")))
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    assert b"Amina" in out.getvalue() and b"submitForm" in out.getvalue()
+    client = as_user("moussa")
+    data = api_upload(client, RESTRICTED, "dossier.pdf", out.getvalue()).get_json()
+    body = client.get(data["url"]).get_data()
+    cleaned = pikepdf.open(io.BytesIO(body))
+    assert len(cleaned.attachments) == 0 and "/AA" not in cleaned.pages[0] and "/OpenAction" not in cleaned.Root
+    assert b"Amina" not in body and b"submitForm" not in body and b"app.alert" not in body

@@ -97,7 +97,9 @@ def clean_pdf(data: bytes) -> Cleaned:
             for obj in pdf.objects:  # every page, image and form: their own XMP and actions
                 if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
                     continue
-                _drop(obj, "/Metadata", "/AA", "/PieceInfo")
+                _drop(obj, "/Metadata", "/AA", "/PieceInfo", "/AF")  # AF: a PDF 2.0 object's associated files
+                if obj.get("/Type") == pikepdf.Name.Filespec:
+                    _drop(obj, "/EF", "/RF")  # a file specification keeps its name, never the file
                 if obj.get("/S") in (pikepdf.Name.JavaScript, pikepdf.Name.Launch):
                     _drop(obj, "/JS", "/F", "/Win", "/Mac", "/Unix")
                     obj.S = pikepdf.Name.GoTo  # a harmless action in its place
