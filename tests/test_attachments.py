@@ -251,6 +251,11 @@ def test_the_personal_data_guard_reads_pdf_text_and_csv_cells(as_user, site, app
     finding = refused.get_json()["error"]["personal_data"][0]
     assert (finding["field"], finding["kind"], finding["text"]) == ("contacts.csv", "phone", "+218 91 234 5678")
     assert files_on_disk(site, PUBLIC) == []
+    body, content_type = multipart(contacts, "contacts.csv", csrf_token=csrf_token(client, f"/notes/{PUBLIC}/files"))
+    form = client.post(f"/notes/{PUBLIC}/files", data=body, content_type=content_type)  # the editor's form
+    page = form.get_data(as_text=True)
+    assert form.status_code == 422 and "+218 91 234 5678" in page and 'name="confirm_personal_data"' in page
+    assert files_on_disk(site, PUBLIC) == []
     confirmed = api_upload(client, PUBLIC, "contacts.csv", contacts, confirm_personal_data="the ministry's hotline")
     assert confirmed.status_code == 201
     assert "Personal-data-confirmed: the ministry's hotline" in git(site / "content", "log", "-1", "--format=%B")

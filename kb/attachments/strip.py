@@ -61,16 +61,21 @@ def clean_image(kind: str, data: bytes) -> Cleaned:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise _refuse(kind) from None
-    # the pixels alone: a fresh image carries no info (exif, xmp, icc, comments, dpi) from the upload
-    pixels = Image.new(upright.mode, upright.size)
-    pixels.paste(upright)
-    if upright.mode == "P" and upright.getpalette():
-        pixels.putpalette(upright.getpalette())
-    if max(pixels.size) > MAX_SIDE:
-        pixels.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    thumb = pixels.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    return Cleaned(_save(pixels, kind), _save(thumb, kind))
+    try:
+        # the pixels alone: a fresh image carries no info (exif, xmp, icc, comments, dpi) from the upload
+        pixels = Image.new(upright.mode, upright.size)
+        pixels.paste(upright)
+        if upright.mode == "P" and upright.getpalette():
+            pixels.putpalette(upright.getpalette())
+        if pixels.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "CMYK"):  # 16-bit, float: to 8 bits a channel
+            pixels = pixels.convert("RGB")
+        if max(pixels.size) > MAX_SIDE:
+            pixels.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        thumb = pixels.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        return Cleaned(_save(pixels, kind), _save(thumb, kind))
+    except (OSError, ValueError):  # a mode or size the encoder refuses
+        raise _refuse(kind) from None
 
 
 def _drop(obj, *keys: str) -> None:
