@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from .attachment_files import DISGUISED_HTML, pdf_with_author, photo_with_gps
-from .conftest import csrf_token, git
+from .conftest import csrf_token, git, login
 
 PUBLIC = "reintegration-counselling-returnees-mali"  # public, published, by moussa (Mali)
 RESTRICTED = "protocole-orientation-victimes-traite-mali-fr"  # restricted, Mali and Niger
@@ -226,8 +226,16 @@ def test_upload_in_the_editor_without_a_script_then_remove(as_user, site, app):
     log = git(site / "content", "log", "--format=%s", "-2")
     assert log.splitlines() == [f"Remove photo-mobile-court.jpg from {PUBLIC}",
                                 f"Attach photo-mobile-court.jpg to {PUBLIC}"]
-    kept = git(site / "content", "log", "--all", "--format=%H", "--", f"_files/{PUBLIC}/photo-mobile-court.jpg")
-    assert len(kept.split()) == 2  # history keeps it (served to no one: only git, for admins of the server)
+    kept = git(site / "content", "rev-parse", "HEAD~1")  # history keeps it, for admins only
+    assert 'removed-title' not in client.get(f"/notes/{PUBLIC}/files").get_data(as_text=True)
+    assert client.get(f"/notes/{PUBLIC}/files/photo-mobile-court.jpg?rev={kept.strip()}").status_code == 404
+    admin = app.test_client()
+    login(admin, "admin")
+    listed = admin.get(f"/notes/{PUBLIC}/files").get_data(as_text=True)
+    link = f"/notes/{PUBLIC}/files/photo-mobile-court.jpg?rev={kept.strip()}"
+    assert "removed by moussa" in listed and link in listed
+    old = admin.get(link)
+    assert old.status_code == 200 and not Image.open(io.BytesIO(old.get_data())).getexif()
 
 
 def test_the_api_removes_a_file(as_user, site):

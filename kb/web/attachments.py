@@ -42,8 +42,9 @@ def kind_text(kind: str) -> str:
 
 
 def _serve(slug: str, name: str, thumb: bool) -> Response:
-    item, path = current_wiki().attachment(current_user, slug, name, thumb)  # NoteNotFound: 404
-    response = Response(path.read_bytes(), mimetype=item.mimetype)  # at most KB_MAX_UPLOAD_MB
+    kept_in = request.args.get("rev", "")[:40] if not thumb else ""  # a removed file, for admins
+    item, data = current_wiki().attachment(current_user, slug, name, thumb, kept_in)  # NoteNotFound: 404
+    response = Response(data, mimetype=item.mimetype)  # at most KB_MAX_UPLOAD_MB
     response.set_etag(item.sha256 + ("-thumb" if thumb else ""))  # strong: these exact bytes
     disposition = "inline" if item.is_image else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{item.name}"'  # a safe slug name
@@ -52,7 +53,7 @@ def _serve(slug: str, name: str, thumb: bool) -> Response:
         response.headers["Content-Security-Policy"] = "sandbox"
     cc = response.cache_control
     cc.private = True  # the note's readers may change: never in a shared cache
-    if request.args.get("v") == item.sha256[:16]:  # a URL naming the content: it never changes
+    if request.args.get("v") == item.sha256[:16] or kept_in:  # a URL naming the content: it never changes
         cc.max_age, cc.immutable = YEAR, True
     else:
         cc.no_cache = True
@@ -82,7 +83,9 @@ def _editable(slug: str):
 def manage(slug: str):
     """The note's files, a form to add one and a button to remove each (works without a script)."""
     note = _editable(slug)
-    return render_template("attachments/manage.html", note=note, files=current_wiki().attachments(current_user, slug))
+    wiki = current_wiki()
+    return render_template("attachments/manage.html", note=note, files=wiki.attachments(current_user, slug),
+                           removed=wiki.removed_attachments(current_user, slug))
 
 
 def _back(slug: str):

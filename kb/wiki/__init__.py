@@ -172,17 +172,12 @@ class Wiki:
         key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
         return self.renderer.render(note.body, lambda s: self.title_if_readable(user, s), cache_key=key,
                                     missing=missing_link_text(note.meta.language),
-                                    files_base=self.files_base(note.slug))
+                                    files_base=attachments.files_base(self, note.slug))
 
     def render_body(self, user: Any, body: str, language: str, slug: str = "") -> Rendered:
-        """A body not saved yet (the editor's preview), rendered for this user as ``render`` does; with the
-        note's name, its ``files/<name>`` links lead to its attachments."""
+        """A body not saved yet (the editor's preview), rendered as ``render`` does (``slug``: its files/ links)."""
         return self.renderer.render(body, lambda s: self.title_if_readable(user, s),
-                                    missing=missing_link_text(language), files_base=self.files_base(slug))
-
-    def files_base(self, slug: str) -> str | None:
-        """Where a note's ``files/<name>`` links lead: its attachments' URL (None for no valid name)."""
-        return f"{self.renderer.link_base}{slug}/files/" if attachments.valid_slug(slug) else None
+                                    missing=missing_link_text(language), files_base=attachments.files_base(self, slug))
 
     def source_for(self, user: Any, note: Note, text: str) -> str:
         """Text from a note's source (its body, the file) as this user may see it: exact for those who may
@@ -307,14 +302,18 @@ class Wiki:
     def attachments(self, user: Any, slug: str) -> list[Attachment]:
         return attachments.listing(self, user, slug)
 
-    def attachment(self, user: Any, slug: str, name: str, thumb: bool = False) -> tuple[Attachment, Path]:
-        return attachments.read(self, user, slug, name, thumb)
+    def attachment(self, user: Any, slug: str, name: str, thumb: bool = False,
+                   kept_in: str = "") -> tuple[Attachment, bytes]:  # kept_in: a removed file, for admins
+        return attachments.read(self, user, slug, name, thumb, kept_in)
 
     def upload(self, user: Any, slug: str, filename: str, data: bytes, max_bytes: int, confirm: str = "") -> Attachment:
         return attachments.upload(self, user, slug, filename, data, max_bytes, confirm)
 
     def remove_attachment(self, user: Any, slug: str, name: str) -> str:
         return attachments.remove(self, user, slug, name)
+
+    def removed_attachments(self, user: Any, slug: str) -> list[attachments.Removed]:  # admins only
+        return attachments.removed(self, user, slug)
 
     # --- drafting, revisions and review lists -------------------------------------------------------
     def new_name(self, user: Any, title: str, wanted: str = "") -> tuple[str, str]:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import access, pdguard, pdscan
 from ..attachments import IMAGES, KINDS, NAME_RE, Prepared, kind_of_name, prepare, sha256, text_of
-from ..errors import N_, KbError, Message, NoteNotFound, PersonalDataFound
+from ..errors import N_, KbError, Message, NoteNotFound, PersonalDataFound, RevisionNotFound
+from ..history import Revision
 from ..model import Note, NoteMeta, check_slug
 from ..store import FILES, TRASH, Store, content_hash
 from . import commits
@@ -44,11 +45,12 @@ class Attachment:
         return self.kind in IMAGES
 
 
-def valid_slug(slug: str) -> bool:
+def files_base(wiki: "Wiki", slug: str) -> str | None:
+    """Where a note's ``files/<name>`` links lead: its attachments' URL (None without a valid name)."""
     try:
-        return bool(slug) and check_slug(slug) == slug
+        return f"{wiki.renderer.link_base}{check_slug(slug)}/files/" if slug else None
     except KbError:
-        return False
+        return None
 
 
 def pack_size(wiki: "Wiki", user: Any, place: str, **options) -> int:
@@ -148,11 +150,45 @@ def listing(wiki: "Wiki", user: Any, slug: str) -> list[Attachment]:
     return wiki.files.infos(slug)
 
 
-def read(wiki: "Wiki", user: Any, slug: str, name: str, thumb: bool = False) -> tuple[Attachment, Path]:
-    """An attachment (or its thumbnail) for a reader of its note; NoteNotFound otherwise, the same either way."""
+def read(wiki: "Wiki", user: Any, slug: str, name: str, thumb: bool = False,
+         kept_in: str = "") -> tuple[Attachment, bytes]:
+    """An attachment (or its thumbnail) for a reader of its note; NoteNotFound otherwise, the same either way.
+    With ``kept_in``, a removed file as history keeps it, for admins only."""
+    if kept_in:
+        return read_removed(wiki, user, slug, name, kept_in)
     wiki.get_note(user, slug)
     item = wiki.files.info(slug, name)
-    return item, wiki.files.path(slug, name, thumb)
+    return item, wiki.files.path(slug, name, thumb).read_bytes()
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A file removed from a note, which history keeps (shown to admins only)."""
+    name: str
+    kept_in: str  # the revision that still held it
+    removal: Revision
+
+
+def removed(wiki: "Wiki", user: Any, slug: str) -> list[Removed]:
+    """The files removed from a note, newest first: for admins; nobody else is told of them."""
+    wiki.get_note(user, slug)
+    if not access.is_admin(user):
+        return []
+    prefix = folder(slug) + "/"
+    return [Removed(path[len(prefix):], kept_in, removal) for path, kept_in, removal in wiki.history.removed(prefix)
+            if path.startswith(prefix) and NAME_RE.match(path[len(prefix):])]
+
+
+def read_removed(wiki: "Wiki", user: Any, slug: str, name: str, kept_in: str) -> tuple[Attachment, bytes]:
+    """A removed file as history keeps it, for admins; NoteNotFound for anyone else, as for a missing file."""
+    wiki.get_note(user, slug)
+    if not access.is_admin(user) or not NAME_RE.match(name or ""):
+        raise NoteNotFound(name)
+    try:
+        data = wiki.history.show(kept_in, relpath(slug, name))
+    except RevisionNotFound:
+        raise NoteNotFound(name) from None
+    return Attachment(slug, name, kind_of_name(name) or "", len(data), sha256(data), False), data
 
 
 # --- the personal-data guard ----------------------------------------------------------------------------------
