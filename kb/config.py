@@ -26,6 +26,8 @@ SETTINGS = (
     Setting("KB_TRUST_PROXY", "", "Set to 1 behind a reverse proxy to honour X-Forwarded-Proto/-For/-Host."),
     Setting("KB_CHECK_INDEX_ON_START", "1", "Compare the index with content/ at start and repair drift (0 to skip)."),
     Setting("KB_MAX_REQUEST_MB", "4", "Largest request body accepted, in megabytes; larger ones get 413 unread."),
+    Setting("KB_MAX_UPLOAD_MB", "10", "Largest file (photo, PDF, CSV) that may be attached to a note, in megabytes; "
+            "larger ones get 413 and nothing is written."),
     Setting("KB_SESSION_IDLE_MINUTES", "60", "A sign-in ends after this many minutes without a request."),
     Setting("KB_SESSION_MAX_HOURS", "12", "A sign-in ends this many hours after it started, however active."),
     Setting("KB_BASE_URL", "", "The site's public address (e.g. https://kb.example.org); full URLs to its notes, "
@@ -34,7 +36,7 @@ SETTINGS = (
             "smtps://user:pass@host:465 (TLS)."),
     Setting("KB_MAIL_FROM", "", "The sender address of notification e-mails (e.g. kb@example.org)."),
 )
-NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
+NUMBERS = ("KB_MAX_REQUEST_MB", "KB_MAX_UPLOAD_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
 
 
 def _secret_key(instance: Path) -> str:

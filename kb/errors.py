@@ -97,3 +97,11 @@ class PersonalDataFound(KbError):
 
 class ConfigError(KbError, ValueError):
     """A setting or a folder kb cannot work with; the message says what to fix, on one line."""
+
+
+class UnsupportedFile(KbError):
+    """An uploaded file whose content is not one of the accepted types (decided by the bytes, not the name)."""
+
+
+class FileTooLarge(KbError):
+    """An uploaded file over the size limit (KB_MAX_UPLOAD_MB); nothing was written."""

@@ -132,9 +132,11 @@ def search_tokens(text: str) -> list[str]:
 def _body_html(wiki: "Wiki", note: Note, titles: dict[str, str], base_url: str | None) -> tuple[str, str]:
     """The note's sanitised HTML and TOC, links rewritten for the pack; ``titles`` are the included notes."""
     key = note.slug + ":" + content_hash(note.body.encode("utf-8"))  # shares the wiki's render cache
-    # notes left out of the pack are shown as missing (no link to follow, no name), as on the site
+    # notes left out of the pack are shown as missing (no link to follow, no name), as on the site;
+    # its files/<name> links lead to the copies in the pack (files/<slug>/<name>)
     rendered = wiki.renderer.render(note.body, titles.get, cache_key=key,
-                                    missing=wiki.missing_link_text(note.meta.language))
+                                    missing=wiki.missing_link_text(note.meta.language),
+                                    files_base=f"../files/{note.slug}/")
     html = _WIKILINK.sub(lambda m: f'<a class="wikilink" href="{m.group(1)}.html">', rendered.html)
     html = _NOTE_HREF.sub(lambda m: m.group(1) + (f"{m.group(2)}.html" if m.group(2) in titles
                                                   else f"/notes/{m.group(2)}"), html)
@@ -189,8 +191,12 @@ def build_pack(wiki: "Wiki", reader: Any, region: str, out: BinaryIO, topics: It
         html, toc = _body_html(wiki, note, titles, base_url)
         updated = note.meta.updated or note.meta.created
         translations = {lang: s for lang, s in note.meta.translations.items() if s in titles and s != note.slug}
+        attached = wiki.files.infos(note.slug)  # the note's files go with it
+        for item in attached:
+            files[f"files/{note.slug}/{item.name}"] = wiki.files.path(note.slug, item.name).read_bytes()
         files[f"notes/{note.slug}.html"] = pages.render("note.html", root="../", note=note, body=html, toc=toc,
-                                                        updated=updated, translations=translations, pack=pack)
+                                                        updated=updated, translations=translations, pack=pack,
+                                                        attachments=attached)
         entries.append({"note": note, "updated": updated})
     # counted as the place's page counts them: a note and its translations are one (the rest are "more")
     groups = len({min([note.slug, *(s for s in note.meta.translations.values() if s in titles)]) for note in notes})
@@ -203,12 +209,28 @@ def build_pack(wiki: "Wiki", reader: Any, region: str, out: BinaryIO, topics: It
         files[asset] = (STATIC / asset).read_bytes()
     stamp = now.timetuple()[:6]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in ("index.html", *ASSETS, "search-index.js", *sorted(n for n in files if n.startswith("notes/"))):
+        for name in ("index.html", *ASSETS, "search-index.js", *sorted(n for n in files if n.startswith("notes/")),
+                     *sorted(n for n in files if n.startswith("files/"))):
             info = zipfile.ZipInfo(f"{folder}/{name}", date_time=stamp)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # photos and PDFs are compressed already: stored as they are, the zip is made faster
+            info.compress_type = zipfile.ZIP_STORED if name.startswith("files/") else zipfile.ZIP_DEFLATED
             zf.writestr(info, files[name])
     return PackReport(folder=folder, slugs=[n.slug for n in notes], truncated=truncated, internal=internal)
+
+
+def estimate_size(wiki: "Wiki", reader: Any, region: str, topics: Iterable[str] = (),
+                  languages: Iterable[str] = (), internal: bool = False) -> int:
+    """About how many bytes the pack will be, before it is made: its notes' files, their attachments (stored
+    as they are) and the pack's own scripts and styles."""
+    if internal and not (getattr(reader, "is_authenticated", False) and getattr(reader, "active", True)):
+        return 0
+    notes, _cut = select_notes(wiki, reader if internal else None, resolve_place(wiki, region), topics, languages)
+    size = sum((STATIC / asset).stat().st_size for asset in ASSETS)
+    for note in notes:
+        size += 2 * len(note.body.encode("utf-8")) + 2048  # the page around it, and its words in the search file
+        size += sum(item.size for item in wiki.files.infos(note.slug))
+    return size
 
 
 def _search_index(wiki: "Wiki", notes: list[Note]) -> bytes:
@@ -217,7 +239,8 @@ def _search_index(wiki: "Wiki", notes: list[Note]) -> bytes:
     for note in notes:
         title_words = search_tokens(note.meta.title)
         in_title = set(title_words)
-        other = search_tokens(" ".join([note.meta.summary, wiki.renderer.plain_text(note.body)]))
+        other = search_tokens(" ".join([note.meta.summary, wiki.renderer.plain_text(note.body),
+                                        *(words for _name, words in wiki.files.texts(note.slug))]))
         docs.append({"s": note.slug, "t": note.meta.title, "l": note.meta.language,
                      "m": textnorm.excerpt(note.meta.summary, 300) if note.meta.summary else "",
                      "w": " ".join(title_words), "x": " ".join(w for w in other if w not in in_title)})

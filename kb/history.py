@@ -136,6 +136,22 @@ class History:
             out.append((Revision(rev, author, email, dt.datetime.fromisoformat(date), message.strip()), name))
         return out
 
+    def removed(self, folder: str, limit: int = 100) -> list[tuple[str, str, Revision]]:
+        """Files removed from a folder, newest first: (path, the revision before, which still held it, the
+        revision that removed it)."""
+        fmt = f"--format=%x1e%H{_SEP}%P{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%s%x1d"
+        proc = self._git("log", f"-n{int(limit)}", "--diff-filter=D", "--no-renames", fmt, "--name-only", "--",
+                         folder, check=False)
+        out = []
+        for record in proc.stdout.decode("utf-8", errors="replace").split("\x1e"):
+            if "\x1d" not in record:
+                continue
+            head, names = record.split("\x1d", 1)
+            rev, parents, author, email, date, subject = head.split(_SEP, 5)
+            removal = Revision(rev, author, email, dt.datetime.fromisoformat(date), subject.strip())
+            out += [(n.strip(), parents.split(" ")[0], removal) for n in names.split("\n") if n.strip() and parents]
+        return out
+
     def contents_at(self, pairs: list[tuple[str, str | None]]) -> list[bytes | None]:
         """Several files as they were at several revisions, in one git process; None where absent."""
         wanted = [(rev, name) for rev, name in pairs if name and _REV_RE.match(rev)]

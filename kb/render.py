@@ -178,8 +178,9 @@ class Renderer(NoteLinks):
         self._lock = threading.Lock()
 
     def render(self, body: str, resolve: Callable[[str], str | None], cache_key: str | None = None,
-               missing: str = MISSING_LINK_TEXT) -> Rendered:
+               missing: str = MISSING_LINK_TEXT, files_base: str | None = None) -> Rendered:
         """Safe HTML, TOC and link targets; resolve(slug) gives a title the reader may see, else None.
+        With ``files_base``, links and images to ``files/<name>`` lead there (the note's attachments).
 
         A link to a note the reader may not open looks exactly like a link to no note: no href, no name
         of the target, only the writer's label or ``missing`` (a neutral text, translated by the caller).
@@ -218,6 +219,8 @@ class Renderer(NoteLinks):
             toc = self._mask_urls(toc, lambda slug: title_of(slug) is None)
         if entry.placeholder is not None:
             body_html = entry.placeholder.sub(link, body_html)
+        if files_base is not None:
+            body_html = _FILES_LINK_RE.sub(lambda m: m.group(1) + html.escape(files_base) + m.group(2), body_html)
         return Rendered(html=body_html, toc=toc, links=list(entry.links))
 
     def links(self, body: str) -> list[str]:
@@ -290,6 +293,10 @@ class Renderer(NoteLinks):
 
     def _as_text(self, text: str, nonce: str) -> _Entry:
         return _Entry("", "", nonce, (), tuple(self.links(text)), source=text)
+
+
+# href="files/<name>" or src="files/<name>" (optionally ./files/): a note's attachment, written relative
+_FILES_LINK_RE = re.compile(r'(\s(?:href|src)=")(?:\./)?files/([a-z0-9]+(?:-[a-z0-9]+)*\.[a-z]{3,4}")')
 
 
 def _placeholder_re(nonce: str) -> re.Pattern:

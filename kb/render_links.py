@@ -16,6 +16,7 @@ from .model import slugify
 # [[target|]] (an empty label) is a link without a label.
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n\x02\x03]{1,200})(?:\|([^\[\]\n\x02\x03]{0,300}))?\]\]")
 
+_ATTACHMENT_RE = re.compile(r"(?:\./)?files/[^/\\?#]*$")
 _IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
 
 
@@ -79,6 +80,8 @@ class NoteLinks:
             if scheme in ("http", "https") or (scheme == "" and _is_external(url)):
                 path = urlsplit(_squash(url).replace("\\", "/")).path
             elif scheme == "":
+                if _ATTACHMENT_RE.match(url.strip()):  # files/<name>: the note's own attachment, no other note
+                    return None
                 path = urlsplit(urljoin(self.link_base + "_", url.strip())).path
             else:
                 return None

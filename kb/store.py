@@ -18,6 +18,8 @@ SUFFIX = ".md"
 TRASH = ".trash"
 _AUX_RE = re.compile(r"^\.[a-z][a-z0-9-]{0,40}\.yml$")
 _STAMP_RE = re.compile(r"^\d{14}$")
+FILES = "_files"  # attachments: content/_files/<slug>/<name>, thumbnails in content/_files/<slug>/.thumbs/
+_FILE_RE = re.compile(r"^_files/[a-z0-9]+(?:-[a-z0-9]+)*/(?:\.thumbs/)?[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z]{3,4}$")
 
 
 def parse_trash_id(trash_id: str) -> tuple[str, str] | None:
@@ -109,6 +111,32 @@ class Store:
             if tmp_name:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
+
+    def file_path(self, rel: str) -> Path:
+        """An attachment's file from its relative path (_files/<slug>/<name>); checked, so it cannot leave."""
+        if not _FILE_RE.match(rel or ""):
+            raise StorageError(f"Not the path of a file beside a note: {str(rel)[:120]!r}")
+        return self.root / rel
+
+    def write_file(self, rel: str, data: bytes) -> None:
+        """Write an attachment atomically, as write_bytes writes a note."""
+        path = self.file_path(rel)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(_describe(exc)) from None
+        self._write_atomic(path, data)
+
+    def remove_file(self, rel: str) -> None:
+        """Remove an attachment (and its folders, once empty)."""
+        path = self.file_path(rel)
+        try:
+            path.unlink(missing_ok=True)
+            for folder in (path.parent, path.parent.parent):
+                if folder != self.root and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        except OSError as exc:
+            raise StorageError(_describe(exc)) from None
 
     def write_text(self, slug: str, text: str) -> None:
         self.write_bytes(slug, text.encode("utf-8"))

@@ -74,6 +74,8 @@ GHOST = "mx-no-such-note"  # what a note that does not exist looks like, to comp
 RENAMED = "mx-old-name"  # an old name of mx-rst-north (content/.redirects.yml)
 MENTIONED = {"mx-rst-north"}  # named in a public note's translations (front matter), so its slug may show
 EXTRA_SECRETS = {"mx-rst-north": "velquart"}  # a hidden word one letter from a public one ("velquard")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")  # 1x1
 COMMON = ("Community protection committees agree referral pathways with local authorities, keep case files "
           "safe and meet monthly; lanternfish is the word every matrix note shares.")
 
@@ -152,8 +154,8 @@ class Reader:
         if resp.mimetype == "application/zip":
             with zipfile.ZipFile(io.BytesIO(resp.get_data())) as zf:
                 texts = [zf.read(name).decode("utf-8", "replace") for name in zf.namelist()] + zf.namelist()
-        else:
-            texts = [resp.get_data(as_text=True)]
+        else:  # a photo's bytes are read as text too: a secret in its metadata would show
+            texts = [resp.get_data().decode("utf-8", "replace")]
         echoed = [p for p in (urlsplit(url).path, *sum(parse_qs(urlsplit(url).query).values(), [])) if p]
         for text in texts:
             for typed in echoed:  # the reader's own URL and words come back; that tells them nothing
@@ -183,6 +185,11 @@ def matrix(site_template, tmp_path_factory):
         path.unlink()
     for day, (slug, n) in enumerate(NOTES.items()):
         (content / f"{slug}.md").write_text(note_text(slug, n, 28 - day), encoding="utf-8")
+        files = content / "_files" / slug  # a table and a photo beside each note: the secret is in the table
+        (files / ".thumbs").mkdir(parents=True)
+        (files / "note.csv").write_text(f"word,use\n{n.secret},table cell\n", encoding="utf-8")
+        (files / "map.png").write_bytes(PNG)
+        (files / ".thumbs" / "map.png").write_bytes(PNG)
     (content / ".redirects.yml").write_text(f"{RENAMED}: mx-rst-north\n", encoding="utf-8")
     History(content).commit(["."], "The access matrix's notes")
     app = create_app({**site_config(root), "KB_CHECK_INDEX_ON_START": "0"})
@@ -218,6 +225,13 @@ class NoteSurface:
 
 NOTE_SURFACES = [
     NoteSurface("page", lambda s, m: f"/notes/{s}"),
+    NoteSurface("attachment", lambda s, m: f"/notes/{s}/files/note.csv"),
+    NoteSurface("photo", lambda s, m: f"/notes/{s}/files/map.png", shows_secret=False),
+    NoteSurface("thumbnail", lambda s, m: f"/notes/{s}/thumbs/map.png", shows_secret=False),
+    NoteSurface("api attachments", lambda s, m: f"/api/notes/{s}/attachments", shows_secret=False,
+                follows_renames=False),
+    NoteSurface("files form", lambda s, m: f"/notes/{s}/files", shows_secret=False, status=None,
+                follows_renames=False),
     NoteSurface("raw", lambda s, m: f"/notes/{s}/raw"),
     NoteSurface("history", lambda s, m: f"/notes/{s}/history"),
     NoteSurface("revision", lambda s, m: f"/notes/{s}/revisions/{m.revisions.get(s, m.revisions['mx-pub-sahel'])}",
@@ -615,7 +629,9 @@ def test_every_get_route_is_covered(matrix):
                "/feeds/topics/<topic>.atom", "/sitemap.xml", "/regions/<slug>/export.zip", "/review",
                "/notes/<slug>/diff", "/notes/<slug>/rename", "/notes/<slug>/delete", "/admin/deleted-notes",
                "/notes/<slug>/redact", "/notes/<slug>/comments", "/notes/<slug>/comments/<int:comment_id>/edit",
-               "/api/notes/<slug>/comments", "/admin", "/notifications", "/account/subscriptions", "/api/subscriptions"}
+               "/api/notes/<slug>/comments", "/admin", "/notifications", "/account/subscriptions", "/api/subscriptions",
+               "/notes/<slug>/files/<name>", "/notes/<slug>/thumbs/<name>", "/api/notes/<slug>/attachments",
+               "/notes/<slug>/files"}
     routes = {r.rule for r in matrix.app.url_map.iter_rules() if "GET" in r.methods}
     assert routes - covered - NOT_ABOUT_NOTES == set()
     assert (covered | NOT_ABOUT_NOTES) - routes == set()  # nothing listed here that no longer exists

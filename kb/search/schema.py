@@ -21,7 +21,8 @@ MAX_TEXT_CHARS = 500_000  # a pathological note cannot stall indexing
 # Bump when analysis, schema or the indexed text change: generations carry it, and ensure() replaces an
 # older one (3: plain text keeps only the label of a wiki link, never the name of the linked note;
 # 4: the analyser and formats moved into kb.search.analysis, and the index stores their module path).
-INDEX_VERSION = "kb-search-6"  # 5: no note URL in the indexed text, the package's own analysers; 6: review dates
+INDEX_VERSION = "kb-search-7"  # 5: no note URL in the indexed text, the package's own analysers; 6: review dates; 7: attachments
+FILE_EXCERPT_CHARS = 2000  # stored per attachment, for a snippet that says "in sop.pdf"
 
 
 def codec() -> W3Codec:
@@ -63,6 +64,9 @@ def doc_fields(doc: IndexDoc) -> dict[str, Any]:
     updated = utc(doc.updated)
     summary = textnorm.excerpt(doc.summary or "", 2000)
     text = (doc.text or "")[:MAX_TEXT_CHARS]
+    files = [(str(name), " ".join(str(words).split())) for name, words in (doc.files or [])[:50]]
+    # the attachments' words are searched with the note's body (after it, within the same bound)
+    searched = " ".join([text, *(words for _name, words in files)])[:MAX_TEXT_CHARS] if files else text
     fields: dict[str, Any] = dict(
         slug=doc.slug, group=doc.group or doc.slug, language=lang, status=doc.status or "",
         visibility=doc.visibility or "", places=strings(doc.places, 500),
@@ -73,9 +77,10 @@ def doc_fields(doc: IndexDoc) -> dict[str, Any]:
         doc=dict(title=doc.title or "", language=lang, regions=strings(doc.regions, 500),
                  topics=strings(doc.topics, 500), audience=strings(doc.audience, 500),
                  summary=summary, updated=updated, excerpt=textnorm.excerpt(text, EXCERPT_CHARS),
-                 reviewed=doc.reviewed, review_due=doc.review_due),
+                 reviewed=doc.reviewed, review_due=doc.review_due,
+                 files=[[name, textnorm.excerpt(words, FILE_EXCERPT_CHARS)] for name, words in files if words]),
     )
-    for section, value in (("title", doc.title or ""), ("summary", summary), ("body", text)):
+    for section, value in (("title", doc.title or ""), ("summary", summary), ("body", searched)):
         words = textnorm.words(value)
         fields[f"{section}_all"] = analyse_words("all", words)
         fields[f"{section}_{lang}"] = analyse_words(lang, words)

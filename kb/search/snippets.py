@@ -12,13 +12,19 @@ def hit(gen: Generation, docnum: int, score: float, compiled: Compiled | None = 
     stored plain-text excerpt (else in the summary), highlighting only what is shown."""
     stored = gen.searcher.stored_fields(docnum)
     doc = stored["doc"]
-    snippet = None
+    snippet, found_in = None, ""
     if compiled is not None:
         marker = compiled.marker(doc["language"])
         snippet = textnorm.snippet(doc["excerpt"], marker) or textnorm.snippet(doc["summary"], marker)
+        for name, words in doc.get("files", ()) if snippet is None else ():  # found in an attachment
+            snippet = textnorm.snippet(words, marker)
+            if snippet is not None:
+                found_in = name
+                break
     if snippet is None:
         snippet = textnorm.plain_snippet(doc["summary"] or doc["excerpt"])
     return Hit(slug=stored["slug"], title=doc["title"], language=doc["language"],
                regions=list(doc["regions"]), topics=list(doc["topics"]),
                audience=list(doc["audience"]), summary=doc["summary"], updated=doc["updated"],
-               score=float(score), snippet=snippet, reviewed=doc.get("reviewed"), review_due=doc.get("review_due"))
+               score=float(score), snippet=snippet, reviewed=doc.get("reviewed"), review_due=doc.get("review_due"),
+               found_in=found_in)

@@ -37,9 +37,10 @@ class IndexDoc:
     updated: dt.datetime  # timezone-aware UTC
     links: list[str]  # slugs this note links to (for backlinks)
     group: str  # translation-group key
-    hash: str  # sha1 of the note file bytes
+    hash: str  # sha1 of the note file bytes (and of its attachments', when it has some)
     reviewed: dt.date | None = None  # last reviewed (kb.reviewdates)
     review_due: dt.date | None = None  # next review due; None for a note not published
+    files: list[list[str]] = field(default_factory=list)  # [name, words] of its PDF and CSV attachments
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Hit:
     snippet: str  # HTML-safe
     reviewed: dt.date | None = None
     review_due: dt.date | None = None
+    found_in: str = ""  # the attachment the snippet comes from ("sop.pdf"), when not the note itself
 
 
 @dataclass

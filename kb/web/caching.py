@@ -142,7 +142,7 @@ def _note_validator() -> tuple[str, dt.datetime | None] | None:
         return None  # the view answers with its 404
     g.kb_note_view = view  # the page shows exactly what was validated
     shown = repr((view.rendered.html, view.rendered.toc, _hits_shown(view.backlinks), _hits_shown(view.related),
-                  sorted(view.translations.items()), view.newer_translations, view.can_edit,
+                  sorted(view.translations.items()), view.newer_translations, view.can_edit, view.attachments,
                   dt.datetime.now(dt.timezone.utc).date(),  # review marks turn "overdue" with the date
                   wiki.revision_of(slug) if getattr(current_user, "is_authenticated", False) else "",
                   comment_threads(slug)))  # signed-in readers' comments, with what they may do to each

@@ -60,7 +60,8 @@ def form_from_request() -> Form:
 
 
 def preview_html(body: str, language: str) -> str:
-    return current_wiki().render_body(current_user, body, language).html
+    slug = request.form.get("note_slug", "") or (request.view_args or {}).get("slug", "")  # its files/ links
+    return current_wiki().render_body(current_user, body, language, slug=slug[:200]).html
 
 
 def render_editor(form: Form, note: Note | None, status: int = 200, may_preview: bool = True, **context):

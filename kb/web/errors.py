@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from ..errors import (EditConflict, InvalidNote, InvalidSlug, KbError, Message, NoteExists, NoteNotFound,
-                      PermissionDenied, PersonalDataFound, RevisionNotFound, StorageError)
+from ..errors import (EditConflict, FileTooLarge, InvalidNote, InvalidSlug, KbError, Message, NoteExists, NoteNotFound,
+                      PermissionDenied, PersonalDataFound, RevisionNotFound, StorageError, UnsupportedFile)
 from .messages import problems_text, translate
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ MERGED_FIELDS = ("title", "language", "regions", "topics", "audience", "visibili
 
 _STATUS = [(NoteNotFound, 404), (RevisionNotFound, 404), (InvalidSlug, 404), (PermissionDenied, 403),
            (EditConflict, 409), (NoteExists, 409), (InvalidNote, 422), (PersonalDataFound, 422), (StorageError, 503),
+           (FileTooLarge, 413), (UnsupportedFile, 415),
            (KbError, 400)]
 
 MESSAGES = {
@@ -26,6 +27,7 @@ MESSAGES = {
     405: _l("That action is not allowed here."),
     409: _l("This note changed since you started; nothing was overwritten."),
     413: _l("That is too large."),
+    415: _l("This type of file is not accepted."),
     422: _l("Some fields need attention."),
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing you did caused it."),

@@ -14,7 +14,7 @@ bp = Blueprint("manage", __name__)
 
 # GET pages that follow a renamed note to its new name
 FOLLOWS_RENAMES = {"notes.show", "notes.raw", "notes.history", "notes.revision", "manage.diff", "editor.edit",
-                   "api.get_note"}
+                   "api.get_note", "attachments.file", "attachments.thumb"}
 
 
 @bp.before_app_request

@@ -39,7 +39,8 @@ def _errors(*statuses: int) -> dict:
             405: "That method is not allowed here.",
             409: "The base revision is stale (the note changed meanwhile), or the chosen name is taken by a "
                  "note the caller may read.",
-            413: "The request is too large.",
+            413: "The request is too large (a file over KB_MAX_UPLOAD_MB).",
+            415: "The file's content is not an accepted type (JPEG, PNG, WebP, PDF, plain CSV).",
             422: "Some fields need attention: one entry per field in error.fields; or personal data needs "
                  "a confirmation (error.personal_data).",
             429: "Too many requests.",
@@ -139,12 +140,19 @@ SPEC: dict = {
                     "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
                                    "language": {"type": "string"}, "regions": _STRINGS, "topics": _STRINGS,
                                    "snippet": {"type": ["string", "null"], "description": "safe HTML"},
+                                   "found_in": {"type": ["string", "null"],
+                                                "description": "the attachment the snippet comes from"},
                                    "updated": _DATE, "score": {"type": "number"},
                                    "reviewed": _REVIEWED, "review_due": _REVIEW_DUE}},
             "Subscription": {"type": "object", "required": ["kind", "value"],
                              "properties": {"kind": _KIND, "value": {"type": "string", "maxLength": 200},
                                             "frequency": {"type": "string",
                                                           "enum": ["immediate", "daily", "weekly"]}}},
+            "Attachment": {
+                "type": "object", "required": ["name", "url", "size", "type", "sha256"],
+                "properties": {"name": {"type": "string"}, "url": {"type": "string"},
+                               "size": {"type": "integer", "minimum": 0}, "type": {"type": "string"},
+                               "sha256": {"type": "string"}, "thumbnail": {"type": ["string", "null"]}}},
             "SearchResults": {
                 "type": "object",
                 "required": ["query", "total", "page", "per_page", "hits", "facets", "suggestion", "message"],
@@ -304,6 +312,39 @@ SPEC: dict = {
                                "properties": {"kind": _KIND, "value": {"type": "string"},
                                               "followed": {"type": "boolean", "const": False}}}}}},
                               **_errors(400, 401, 404, 413, 422, 429)}},
+        },
+        "/api/notes/{slug}/attachments": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": _SLUG}],
+            "get": {
+                "operationId": "listAttachments", "summary": "The files beside a note the caller may read.",
+                "responses": {"200": {"description": "The files.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["attachments"], "properties": {"attachments": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}}}}}},
+                    **_errors(401, 404, 429)}},
+            "post": {
+                "operationId": "addAttachment",
+                "summary": "Add a file to a note the caller may edit: its type is decided by its content; "
+                           "metadata (EXIF, XMP, IPTC, a PDF's document information, scripts, embedded "
+                           "files) is removed before it is kept; a name clash gets a suffix.",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"},
+                                   "confirm_personal_data": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "Added.",
+                                      "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Attachment"}}}},
+                              **_errors(400, 401, 403, 404, 413, 415, 422, 429, 503)}},
+        },
+        "/api/notes/{slug}/attachments/{name}": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": _SLUG},
+                           {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "delete": {
+                "operationId": "removeAttachment",
+                "summary": "Remove a file from a note the caller may edit (the note's history keeps it).",
+                "responses": {"200": {"description": "Removed.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["revision"], "properties": {"revision": {"type": "string"}}}}}},
+                    **_errors(400, 401, 403, 404, 429, 503)}},
         },
         "/api/openapi.json": {
             "get": {"operationId": "openapi", "summary": "This document.",

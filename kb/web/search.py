@@ -28,7 +28,7 @@ def api():
     return jsonify({
         "query": query.q, "total": r.total, "page": query.page, "per_page": query.per_page,
         "hits": [{"slug": h.slug, "title": h.title, "language": h.language, "regions": list(h.regions),
-                  "topics": list(h.topics), "snippet": h.snippet,
+                  "topics": list(h.topics), "snippet": h.snippet, "found_in": h.found_in or None,
                   "updated": h.updated.isoformat() if h.updated else None, "score": round(h.score, 4),
                   "reviewed": h.reviewed.isoformat() if h.reviewed else None,
                   "review_due": h.review_due.isoformat() if h.review_due else None}

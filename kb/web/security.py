@@ -21,6 +21,13 @@ from .errors import error_response
 from .messages import N_
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+UPLOADS = {"attachments.upload", "attachments_api.api_upload"}  # the endpoints that take a file
+UPLOAD_FORM_BYTES = 1024 * 1024  # the form around the file (its fields, the multipart boundaries)
+
+
+def upload_bytes(app: Flask) -> int:
+    """The largest file an upload may hold (KB_MAX_UPLOAD_MB)."""
+    return int(float(app.config.get("KB_MAX_UPLOAD_MB") or 10) * 1024 * 1024)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -68,6 +75,9 @@ def refuse_large_bodies():
     """413 before anything reads a body larger than MAX_CONTENT_LENGTH (as announced by Content-Length);
     werkzeug stops a body without one at the same size while it is read."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.endpoint in UPLOADS:  # a file upload may be larger: up to KB_MAX_UPLOAD_MB and its form
+        limit = max(limit, upload_bytes(current_app) + UPLOAD_FORM_BYTES)
+        request.max_content_length = limit  # werkzeug stops a body past it while the form is read
     if limit and (request.content_length or 0) > limit:
         return error_response(413, gettext("The request is larger than %(n)s MB, so it was not read. Nothing "
                                            "was changed.", n=f"{limit / 1024 / 1024:g}"))

@@ -28,7 +28,8 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving
+from . import attachments, commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving
+from .attachments import Attachment, Files
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -40,7 +41,7 @@ __all__ = ["Wiki", "title_name", "count_sources", "NoteView", "SaveResult", "Aud
            "reset_client_address", "missing_link_text",
            # what the web's editor shows of notes and their changes, through the one door
            "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",
-           "has_conflict_marks", "OURS_LABEL", "content_hash"]
+           "has_conflict_marks", "OURS_LABEL", "content_hash", "Attachment"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -61,6 +62,7 @@ class NoteView:
     translations: dict[str, str] = field(default_factory=dict)  # language -> slug, readable ones only
     newer_translations: list[str] = field(default_factory=list)  # languages whose version changed after this one
     can_edit: bool = False
+    attachments: list[Attachment] = field(default_factory=list)  # the files beside the note
 
 
 class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
@@ -71,7 +73,8 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
         self.history = History(self.content_dir)
         self.index = SearchIndex(Path(index_dir))
         self.renderer = Renderer(link_base="/notes/", base_url=base_url)  # its own full URLs are note links too
-        self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
+        self.files = Files(self.store)  # attachments: content/_files/<slug>/<name>
+        self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer, self.files)
         self.redirects = Redirects(self.store)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
         # called as hook(kind, old, new) after a note is moved: ("rename", slug, new slug), ("delete", slug, trash
@@ -172,12 +175,13 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
         """The note's body for this user: links to notes they may not open look like links to no note."""
         key = note.slug + ":" + content_hash(note.body.encode("utf-8"))
         return self.renderer.render(note.body, lambda s: self.title_if_readable(user, s), cache_key=key,
-                                    missing=missing_link_text(note.meta.language))
+                                    missing=missing_link_text(note.meta.language),
+                                    files_base=attachments.files_base(self, note.slug))
 
-    def render_body(self, user: Any, body: str, language: str) -> Rendered:
-        """A body not saved yet (the editor's preview), rendered for this user as ``render`` does."""
+    def render_body(self, user: Any, body: str, language: str, slug: str = "") -> Rendered:
+        """A body not saved yet (the editor's preview), rendered as ``render`` does (``slug``: its files/ links)."""
         return self.renderer.render(body, lambda s: self.title_if_readable(user, s),
-                                    missing=missing_link_text(language))
+                                    missing=missing_link_text(language), files_base=attachments.files_base(self, slug))
 
     def source_for(self, user: Any, note: Note, text: str) -> str:
         """Text from a note's source (its body, the file) as this user may see it: exact for those who may
@@ -223,7 +227,7 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
                         backlinks=self.index.backlinks(slug, allowed),
                         related=self.index.related(slug, allowed, limit=5),
                         translations=translations, newer_translations=newer,
-                        can_edit=self.can_edit(user, note))
+                        can_edit=self.can_edit(user, note), attachments=self.files.infos(slug))
 
     def search(self, user: Any, query: SearchQuery) -> SearchResults:
         return self.index.search(query, access.read_filter(user, self.taxonomy))
@@ -298,6 +302,23 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
     def redaction_choices(self, user: Any, slug: str) -> list[Revision]:
         return redaction.revision_choices(self, user, slug)
 
+    # --- attachments: files beside the notes, with their note's readers (see attachments.py) ----------------
+    def attachments(self, user: Any, slug: str) -> list[Attachment]:
+        return attachments.listing(self, user, slug)
+
+    def attachment(self, user: Any, slug: str, name: str, thumb: bool = False,
+                   kept_in: str = "") -> tuple[Attachment, bytes]:  # kept_in: a removed file, for admins
+        return attachments.read(self, user, slug, name, thumb, kept_in)
+
+    def upload(self, user: Any, slug: str, filename: str, data: bytes, max_bytes: int, confirm: str = "") -> Attachment:
+        return attachments.upload(self, user, slug, filename, data, max_bytes, confirm)
+
+    def remove_attachment(self, user: Any, slug: str, name: str) -> str:
+        return attachments.remove(self, user, slug, name)
+
+    def removed_attachments(self, user: Any, slug: str) -> list[attachments.Removed]:  # admins only
+        return attachments.removed(self, user, slug)
+
     # --- drafting, revisions and review lists -------------------------------------------------------
     def new_name(self, user: Any, title: str, wanted: str = "") -> tuple[str, str]:
         return drafting.new_name(self, user, title, wanted)
@@ -358,6 +379,9 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
         """A region or country by name or slug; KbError naming the choices when there is none."""
         from ..export import resolve_place
         return resolve_place(self, name)
+
+    def pack_size(self, user: Any, place: str, **options) -> int:  # about how large, see kb/export.py
+        return attachments.pack_size(self, user, place, **options)
 
     def build_pack(self, user: Any, place: str, out, **options):
         """An offline pack of a region's notes this user may read (see kb/export.py)."""

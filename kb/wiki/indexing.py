@@ -13,6 +13,7 @@ from ..render import Renderer
 from ..search import IndexDoc, SearchIndex
 from ..store import Store, content_hash
 from ..taxonomy import Taxonomy
+from .attachments import Files
 
 Progress = Callable[[int], None] | None
 REBUILD_ABOVE = 200  # a repair this large (and a quarter of the notes) rebuilds: one huge update is slower
@@ -24,8 +25,10 @@ def translation_group(note: Note) -> str:
 
 
 def build_doc(note: Note, raw: bytes, taxonomy: Taxonomy, renderer: Renderer,
-              fallback_updated: dt.datetime | None = None) -> IndexDoc:
-    """The index document of a note: the same facts the access policy reads, plus text to search."""
+              fallback_updated: dt.datetime | None = None, files: list[tuple[str, str]] | None = None,
+              digest: str | None = None) -> IndexDoc:
+    """The index document of a note: the same facts the access policy reads, plus text to search (its
+    attachments' words too, ``files``: (name, text)); ``digest`` covers the note's file and attachments."""
     meta = note.meta
     updated = meta.updated or fallback_updated or meta.created or dt.datetime.now(dt.timezone.utc)
     return IndexDoc(
@@ -34,8 +37,9 @@ def build_doc(note: Note, raw: bytes, taxonomy: Taxonomy, renderer: Renderer,
         places=sorted(taxonomy.places_of(meta.regions)), countries=sorted(taxonomy.countries_of(meta.regions)),
         topics=list(meta.topics), audience=list(meta.audience), visibility=meta.visibility, status=meta.status,
         authors=list(meta.authors), updated=updated, links=renderer.links(note.body),
-        group=translation_group(note), hash=content_hash(raw), reviewed=reviewdates.reviewed_on(meta),
+        group=translation_group(note), hash=digest or content_hash(raw), reviewed=reviewdates.reviewed_on(meta),
         review_due=reviewdates.review_due(meta, taxonomy.review_every, fallback=updated),
+        files=[list(f) for f in files or []],
     )
 
 
@@ -54,8 +58,10 @@ class Drift:
 class Indexer:
     """Builds index documents from the store and applies them to the index."""
 
-    def __init__(self, store: Store, history: History, index: SearchIndex, taxonomy: Taxonomy, renderer: Renderer):
+    def __init__(self, store: Store, history: History, index: SearchIndex, taxonomy: Taxonomy, renderer: Renderer,
+                 files: Files | None = None):
         self.store, self.history, self.index = store, history, index
+        self.files = files or Files(store)
         self.taxonomy, self.renderer = taxonomy, renderer
         # an index found missing or unreadable while serving is refilled from content/ (rebuilt if it
         # had to be recreated), in the background; the start-up check does the same in the foreground
@@ -75,7 +81,8 @@ class Indexer:
                 fallback = revs[0].date if revs else None
             else:
                 fallback = dates.get(self.store.relpath(slug), (None, None))[1]
-        return build_doc(note, raw, self.taxonomy, self.renderer, fallback)
+        return build_doc(note, raw, self.taxonomy, self.renderer, fallback, self.files.texts(slug),
+                         self.files.digest(slug, raw))
 
     def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None):
         dates = self.history.last_changes() if len(slugs) > 20 else None
@@ -114,8 +121,8 @@ class Indexer:
         indexed = self.index.stored_hashes()
         for slug in self.store.slugs():
             try:
-                digest = content_hash(self.store.read_bytes(slug))
-            except KbError:
+                digest = self.files.digest(slug, self.store.read_bytes(slug))  # its attachments too
+            except (KbError, OSError):
                 continue
             if slug not in indexed:
                 drift.missing.append(slug)

@@ -11,6 +11,7 @@ from .. import access
 from ..errors import N_, EditConflict, InvalidNote, KbError, Message, NoteExists
 from ..model import Note, parse_note
 from ..redirects import FILE as REDIRECTS_FILE
+from .attachments import carry, folder, trash_folder
 from .drafting import _readable, _unused, check_new_slug
 from .writes import actor_of, change
 
@@ -68,6 +69,7 @@ def rename(wiki: "Wiki", user: Any, slug: str, new_slug: str, base_revision: str
             new_slug = _unused(wiki, new_slug)
         mapping = wiki.redirects.after_rename(slug, new_slug)
         ch.move(wiki.store.relpath(slug), wiki.store.relpath(new_slug))
+        carry(wiki, ch, folder(slug), folder(new_slug))  # its files go with it
         ch.write_aux(REDIRECTS_FILE, wiki.redirects.serialise(mapping))
         ch.reindex(slug, new_slug)
         ch.commit(f"Rename {slug} to {new_slug}")
@@ -101,10 +103,11 @@ def delete(wiki: "Wiki", user: Any, slug: str, reason: str = "", base_revision: 
                 break
             now += dt.timedelta(seconds=1)
         ch.move(wiki.store.relpath(slug), trash_rel)
+        trash_id = trash_rel.rsplit("/", 1)[1][: -len(".md")]
+        carry(wiki, ch, folder(slug), trash_folder(trash_id))  # its files go into the trash with it
         ch.reindex(slug)
         reason = " ".join(str(reason or "").split())[:500]
         ch.commit(f"Delete {slug}" + (f"\n\nReason: {reason}" if reason else ""))
-        trash_id = trash_rel.rsplit("/", 1)[1][: -len(".md")]
         ch.audit("note_delete", slug, f"{trash_id} {reason}".strip())
         _moved(wiki, "delete", slug, trash_id)
     return trash_id
@@ -137,6 +140,7 @@ def undelete(wiki: "Wiki", user: Any, trash_id: str) -> str:
             raise NoteExists(Message(N_("A note named %(name)s exists now; rename it first, then undo the deletion."),
                                      name=repr(slug)))
         ch.move(rel, wiki.store.relpath(slug))
+        carry(wiki, ch, trash_folder(trash_id), folder(slug))
         ch.reindex(slug)
         ch.commit(f"Undelete {slug}")
         ch.audit("note_undelete", slug, trash_id)

@@ -9,7 +9,7 @@ from .. import access, notemerge, pdguard
 from ..errors import (N_, EditConflict, InvalidNote, Message, NoteExists, NoteNotFound, PermissionDenied,
                       PersonalDataFound, RevisionNotFound)
 from ..model import Note, NoteMeta, check_body, check_slug, dump_note, parse_note
-from . import commits, redacted, review
+from . import attachments, commits, redacted, review
 from .drafting import normalise_body
 from .writes import SaveResult, actor_of, audit_events, change
 
@@ -71,6 +71,7 @@ def save(wiki: "Wiki", user: Any, slug: str, meta: NoteMeta, body: str, base_rev
         if redacted.holds_redacted(wiki.content_dir / ".git", slug, meta.title, meta.summary, body):
             raise InvalidNote([("body", Message(REDACTED_BACK))])  # an editor opened before a redaction
         findings = pdguard.personal_data(meta, body, current, message=message, slug="" if current else slug)
+        findings += attachments.findings_on_publish(wiki, slug, meta, current)  # a PDF's text, a CSV's cells
         reason = commits.one_line(confirm_personal_data, commits.REASON_MAX) if findings else ""
         if findings and not reason:
             raise PersonalDataFound(findings)

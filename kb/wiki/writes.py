@@ -1,5 +1,5 @@
 """The one write path. Every change of notes -- create, save (with its merge), import, rename, delete, undelete,
-restore, redaction, a freed redirect -- runs inside ``change()``:
+restore, redaction, a freed redirect, an attachment added or removed -- runs inside ``change()``:
 
     content lock -> write the files (or move them) -> one git commit -> re-index -> audit events
 
@@ -94,6 +94,24 @@ class Change:
         self._undo.append(undo)
         self.store.write_aux(name, data)
         self._path(name)
+
+    def write_file(self, rel: str, data: bytes) -> None:
+        """Write a file beside a note (an attachment, its thumbnail), new or replaced."""
+        path = self.store.file_path(rel)
+        old = path.read_bytes() if path.is_file() else None
+        self._undo.append(lambda: self.store.remove_file(rel) if old is None else self.store.write_file(rel, old))
+        self.store.write_file(rel, data)
+        self._path(rel)
+
+    def remove_file(self, rel: str) -> None:
+        """Remove a file beside a note; history keeps it."""
+        path = self.store.file_path(rel)
+        if not path.is_file():
+            return
+        old = path.read_bytes()
+        self._undo.append(lambda: self.store.write_file(rel, old))
+        self.store.remove_file(rel)
+        self._path(rel)
 
     def move(self, old: str, new: str) -> None:
         """Move a file with its history (git mv): a rename, a deletion into the trash, an undeletion."""
