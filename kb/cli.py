@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import config as settings
+from .cli_sync import join_remote, sync
 from .errors import KbError
 from .taxonomy import LANGUAGES, ROLES
 
@@ -17,7 +18,7 @@ def _wiki(ctx: click.Context):
     from .wiki import Wiki
     values = ctx.obj["config"]
     try:
-        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
+        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"], values["KB_GIT_REMOTE"])
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -63,6 +64,7 @@ class _Kb(click.Group):
 def cli(ctx: click.Context):
     """kb: practice notes on migrant protection, shared across regions."""
     ctx.obj = {"config": settings.load()}
+cli.add_command(sync)  # `kb sync` (kb/cli_sync.py)
 
 
 @cli.command()
@@ -72,7 +74,7 @@ def init(ctx: click.Context):
     account, search index."""
     from .firststart import check_folders, install_default_taxonomy
     values = ctx.obj["config"]
-    done = check_folders(values, create=True)
+    done = check_folders(values, create=True) + join_remote(values)  # KB_GIT_REMOTE: its content first
     wrote = install_default_taxonomy(values["KB_CONTENT_DIR"])
     if wrote:
         done.append(f"Wrote the default taxonomy to {values['KB_CONTENT_DIR'] / 'taxonomy.yml'}")

@@ -30,8 +30,11 @@ SETTINGS = (
     Setting("KB_SESSION_MAX_HOURS", "12", "A sign-in ends this many hours after it started, however active."),
     Setting("KB_BASE_URL", "", "The site's public address (e.g. https://kb.example.org); full URLs to its notes, "
             "under its path too, are note links (a /notes/<name> URL on any host already counts as one)."),
+    Setting("KB_GIT_REMOTE", "", "A git repository (path, ssh or https URL) that several nodes share: every write "
+            "is pushed to it before it answers, and each node pulls from it. Unset: one node, no remote."),
+    Setting("KB_SYNC_SECONDS", "10", "With KB_GIT_REMOTE: pull what other nodes saved every this many seconds."),
 )
-NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
+NUMBERS = ("KB_MAX_REQUEST_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS", "KB_SYNC_SECONDS")
 
 
 def _secret_key(instance: Path) -> str:

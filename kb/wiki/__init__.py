@@ -27,7 +27,9 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from . import commits, drafting, importing, moves, redaction, review, revisions, saving, syncing
+from ..history_remote import RemoteHistory
+from .syncing import Pulled, join as join_remote, replays
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -39,7 +41,8 @@ __all__ = ["Wiki", "title_name", "count_sources", "NoteView", "SaveResult", "Aud
            "reset_client_address", "missing_link_text",
            # what the web's editor shows of notes and their changes, through the one door
            "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",
-           "has_conflict_marks", "OURS_LABEL", "content_hash"]
+           "has_conflict_marks", "OURS_LABEL", "content_hash",
+           "join_remote", "Pulled"]  # several nodes: `kb init` joins the content remote, `kb sync` pulls
 
 
 @functools.lru_cache(maxsize=8)
@@ -62,8 +65,10 @@ class NoteView:
     can_edit: bool = False
 
 
+@replays("save", "import_paths", "rename", "delete", "undelete", "drop_redirect", "restore", "redact_passage",
+         "redact_revision")  # a write whose push another node's beat runs again on top (syncing.py)
 class Wiki:
-    def __init__(self, content_dir: Path, index_dir: Path, base_url: str = ""):
+    def __init__(self, content_dir: Path, index_dir: Path, base_url: str = "", remote: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
         self.store = Store(self.content_dir)
@@ -73,6 +78,8 @@ class Wiki:
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
         self.redirects = Redirects(self.store)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
+        self.remote = RemoteHistory(self.history, remote) if remote else None  # KB_GIT_REMOTE (syncing.py)
+        self.syncer: syncing.Syncer | None = None
 
     # --- reading ----------------------------------------------------------------------------
     def _load(self, slug: str) -> Note:
@@ -331,13 +338,29 @@ class Wiki:
         return self.redirects.load()
 
     def init_repository(self) -> bool:
-        """Create the content repository if missing; True when it was created."""
-        return self.history.init()
+        """Create the content repository if missing (pushed to an empty content remote); True when created."""
+        created = self.history.init()
+        if created and self.remote:
+            self.sync()
+        return created
 
     def commit_taxonomy(self, message: str) -> None:
         """Record a changed taxonomy.yml in the content repository (kb init's default one)."""
         with self.store.locked():
             self.history.commit(["taxonomy.yml"], message, author="kb")
+            if self.remote:
+                syncing.pull(self)  # pushes it (replayed on top when the remote moved on)
+
+    def sync(self) -> Pulled:
+        """Pull what other nodes saved (and push what this one left unpushed); re-index what changed."""
+        if not self.remote:
+            raise KbError("KB_GIT_REMOTE is not set: there is no content remote to sync with.")
+        with self.store.locked():
+            return syncing.pull(self)
+
+    def start_sync(self, seconds: float) -> None:
+        """Pull every ``seconds`` in a background thread (one per worker process; a node's workers take turns)."""
+        self.syncer = self.syncer or (syncing.Syncer(self, seconds).start() if self.remote else None)
 
     def index_exists(self) -> bool:
         return self.index.exists()
@@ -372,4 +395,6 @@ class Wiki:
             return self.indexer.check(repair=repair)
 
     def close(self) -> None:
+        if self.syncer is not None:
+            self.syncer.stop()
         self.index.close()
