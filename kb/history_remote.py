@@ -101,17 +101,22 @@ class RemoteHistory:
         self.history.clear_stale_locks()
         self.history._git("reset", "-q", "--hard", revision)
 
-    def replay(self, commits: list[str]) -> bool:
-        """Apply these commits again on top of HEAD (git's three-way merge of lines); False, with nothing
-        applied, when one clashes."""
-        start = self.history.head()
-        for commit in commits:
-            if self._run("cherry-pick", "--allow-empty", "--keep-redundant-commits", commit)[0] != 0:
-                self._run("cherry-pick", "--abort")
-                if start:
-                    self.reset_to(start)
-                return False
-        return True
+    def parent(self, commit: str) -> str | None:
+        """A commit's (first) parent, None for the first commit."""
+        code, out = self._run("rev-parse", "--verify", "-q", f"{commit}^")
+        return out if code == 0 and out else None
+
+    def commit_info(self, commit: str) -> tuple[str, str, str]:
+        """(author name, author e-mail, message) of a commit."""
+        out = self.history._git("log", "-1", "--format=%an%x1f%ae%x1f%B", commit).stdout.decode("utf-8", "replace")
+        author, email, message = out.split("\x1f", 2)
+        return author, email, message.strip()
+
+    def forget_unreachable(self) -> None:
+        """After the remote's history was rewritten (a redaction on another node): drop the old commits here
+        too (the reflog expired, unreachable objects pruned), as the node that rewrote it did."""
+        self._run("reflog", "expire", "--expire=now", "--all")
+        self._run("gc", "-q", "--prune=now")
 
     def keep(self, name: str, revision: str) -> None:
         """Keep commits that could not be replayed on a branch of their own, for an administrator."""

@@ -253,3 +253,28 @@ def test_a_node_pulls_in_the_background(make_node, remote):
         time.sleep(0.1)
     assert search_slugs(b.test_client(), "wombatfruit") == [SLUG]
 
+
+
+def test_a_redaction_on_one_node_rewrites_the_remote_and_the_other_node_drops_the_old_history(nodes, remote):
+    a, b = nodes
+    wa = wiki_of(a)
+    users = a.extensions["kb.users"]
+    moussa, admin = users.by_username("moussa"), users.by_username("admin")
+    passage = "We met Aminata Traore at the border post in Gogui."
+    note = wa.get_note_and_revision(moussa, SLUG)
+    wa.save(moussa, SLUG, note.meta, note.body + "\n" + passage + "\n", note.revision)
+    note = wa.get_note_and_revision(moussa, SLUG)
+    wa.save(moussa, SLUG, note.meta, note.body.replace(passage, "We met a girl at the border."), note.revision)
+    wiki_of(b).sync()
+    content_b = Path(b.config["KB_CONTENT_DIR"])
+    assert "Aminata" in git(content_b, "log", "-p", "--all")
+    wa.redact_passage(admin, SLUG, "Aminata Traore", "a child's name")
+    assert "Aminata" not in git(remote, "log", "-p", "--all")  # the remote's history was replaced
+    wiki_of(b).sync()
+    assert "Aminata" not in git(content_b, "log", "-p", "--all", "--reflog")
+    assert git(content_b, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
+    token = token_for(a, "moussa")  # and the two nodes go on saving over the new history
+    note = api_get(b.test_client(), token, SLUG)
+    resp = api_put(b.test_client(), token, SLUG, note["body"] + "\nAfter the redaction.\n", note["revision"])
+    assert resp.status_code == 200
+    assert wiki_of(a).sync().notes == [SLUG]

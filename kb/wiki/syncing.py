@@ -10,7 +10,8 @@
 - ``pull`` (`kb sync`, the background ``Syncer`` and ``catch_up``): fetch, fast-forward, re-index only the
   notes the new commits touched (``git diff --name-only`` old..new head: changes, deletions, both names of a
   rename). Commits a killed process made but never pushed (it never answered) are pushed, or replayed on top
-  of the remote; one that clashes is kept on a branch ``kb-unpushed-<time>`` for an administrator.
+  of the remote with the stale-edit rules (replaying.py); one that clashes is kept on a branch
+  ``kb-unpushed-<time>`` for an administrator.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..errors import N_, KbError, Message, RemoteMovedOn, StorageError
 from ..history import History
 from ..history_remote import RemoteHistory
 from ..store import SUFFIX
+from . import replaying
 
 if TYPE_CHECKING:
     from . import Wiki
@@ -77,6 +79,7 @@ def pull(wiki: "Wiki") -> Pulled:
     remote.configure()
     before = history.head()
     result = Pulled(before, before)
+    rewritten = False
     for _ in range(PUSHES):
         tracked = remote.tracking()
         local = history.head()
@@ -94,15 +97,16 @@ def pull(wiki: "Wiki") -> Pulled:
             if remote.push():
                 break
             continue
-        if not remote.related(local, theirs):
+        if tracked is None and not remote.related(local, theirs):  # never synced with this remote
             raise StorageError(f"KB_CONTENT_DIR ({wiki.content_dir}) and KB_GIT_REMOTE hold different histories; "
                                "point KB_CONTENT_DIR at a new folder and run `kb init` to clone the remote")
         # diverged: the remote moved on, or was rewritten (a redaction) -- replay only what was never pushed
         unpushed = remote.commits(tracked, local) if tracked and remote.is_ancestor(tracked, local) else []
         remote.reset_to(theirs)
+        rewritten = bool(tracked) and not remote.is_ancestor(tracked, theirs)  # e.g. a redaction elsewhere
         if not unpushed:
             break
-        if not remote.replay(unpushed):
+        if not replaying.replay(wiki, unpushed):
             result.kept = "kb-unpushed-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
             remote.keep(result.kept, local)
             log.warning("content remote: %d unpushed commit(s) clash with the remote; kept on branch %s",
@@ -113,6 +117,8 @@ def pull(wiki: "Wiki") -> Pulled:
             break
     result.after = history.head()
     result.notes = _reindex(wiki, remote, before, result.after)
+    if rewritten:  # the remote's history was rewritten: keep no copy of the old one here either
+        remote.forget_unreachable()
     _stamp(wiki)
     return result
 
