@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 REPLAYS = 5  # a change pushed this many times while other nodes kept saving gives up (503, nothing changed)
 PUSHES = 5
+STOP_SECONDS = 5.0  # how long closing the service waits for a pull in progress
 MOVED_ON = N_("Other people saved on another server at the same moment, again and again, so this could not be "
               "saved. Nothing was changed; please try again.")
 
@@ -101,7 +102,10 @@ def pull(wiki: "Wiki") -> Pulled:
             raise StorageError(f"KB_CONTENT_DIR ({wiki.content_dir}) and KB_GIT_REMOTE hold different histories; "
                                "point KB_CONTENT_DIR at a new folder and run `kb init` to clone the remote")
         # diverged: the remote moved on, or was rewritten (a redaction) -- replay only what was never pushed
-        unpushed = remote.commits(tracked, local) if tracked and remote.is_ancestor(tracked, local) else []
+        if tracked is None:  # never fetched here: what the remote lacks is this clone's own
+            unpushed = remote.commits(theirs, local)
+        else:  # since the last fetch or push; none when this clone's history was rewritten and never pushed
+            unpushed = remote.commits(tracked, local) if remote.is_ancestor(tracked, local) else []
         remote.reset_to(theirs)
         rewritten = bool(tracked) and not remote.is_ancestor(tracked, theirs)  # e.g. a redaction elsewhere
         if not unpushed:
@@ -145,7 +149,12 @@ def publish(wiki: "Wiki", start: str | None) -> None:
         if start is not None and not rewritten:
             remote.reset_to(start)  # the commit taken back: working tree and staging area as they were
         raise
-    theirs = remote.fetch()
+    try:
+        theirs = remote.fetch()
+    except StorageError:  # gone right after refusing the push: this change must not be pushed later either
+        if start is not None and not rewritten:
+            remote.reset_to(start)
+        raise
     log.info("content remote: push of %s rejected, the remote is at %s: running the change again",
              head[:10], (theirs or "")[:10])
     if theirs is not None:
@@ -223,7 +232,7 @@ class Syncer:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=NETWORK_JOIN)
+            self._thread.join(timeout=STOP_SECONDS)
 
     def _run(self) -> None:
         while not self._stop.wait(self.seconds):
@@ -256,6 +265,3 @@ class Syncer:
                 return done
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-NETWORK_JOIN = 5.0
