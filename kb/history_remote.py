@@ -24,6 +24,7 @@ class RemoteHistory:
 
     def __init__(self, history: History, url: str):
         self.history, self.url = history, str(url)
+        self._configured = False
 
     def _run(self, *args: str) -> tuple[int, str]:
         proc = self.history._git(*args, check=False)
@@ -41,8 +42,12 @@ class RemoteHistory:
         log.warning("content remote: git %s failed: %s", what, proc.stderr.decode(errors="replace").strip()[:300])
         return RemoteUnavailable(Message(UNREACHABLE))
 
-    def configure(self) -> None:
-        """Make ``origin`` name the remote (a history rewrite by git-filter-repo removes it)."""
+    def configure(self, again: bool = False) -> None:
+        """Make ``origin`` name the remote, once per process (``again`` after a history rewrite by
+        git-filter-repo, which removes it)."""
+        if self._configured and not again:
+            return
+        self._configured = True
         code, url = self._run("remote", "get-url", REMOTE)
         if code != 0:
             self.history._git("remote", "add", REMOTE, self.url)
@@ -61,6 +66,7 @@ class RemoteHistory:
         """Fetch the remote's branch; its head, or None when the remote is empty. RemoteUnavailable if unreachable."""
         proc = self._net("fetch", "-q", "--prune", REMOTE, f"+refs/heads/*:refs/remotes/{REMOTE}/*")
         if proc.returncode != 0:
+            self._configured = False  # checked again next time (another process may have rewritten history)
             raise self._unreachable(proc, "fetch")
         return self.tracking()
 

@@ -141,7 +141,7 @@ def publish(wiki: "Wiki", start: str | None) -> None:
     if head is None or head == start:
         return  # nothing was committed
     rewritten = start is not None and not remote.is_ancestor(start, head)  # a redaction rewrote history
-    remote.configure()
+    remote.configure(again=rewritten)
     try:
         if remote.push(lease=start if rewritten else None):
             return
