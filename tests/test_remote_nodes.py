@@ -278,3 +278,11 @@ def test_a_redaction_on_one_node_rewrites_the_remote_and_the_other_node_drops_th
     resp = api_put(b.test_client(), token, SLUG, note["body"] + "\nAfter the redaction.\n", note["revision"])
     assert resp.status_code == 200
     assert wiki_of(a).sync().notes == [SLUG]
+
+
+def test_failed_sign_ins_on_both_nodes_count_together(nodes):
+    a, b = nodes
+    for app in (a, b, a, b, a):  # five failures, spread over the two nodes
+        assert login(app.test_client(), "amina", "not the password").status_code == 401
+    assert login(b.test_client(), "amina", "not the password").status_code == 429
+    assert login(a.test_client(), "amina", "not the password").status_code == 429
