@@ -217,7 +217,8 @@ def _stamp(wiki: "Wiki") -> None:
 
 class Syncer:
     """A node's background pull every ``seconds``: one thread per worker process; a file lock and the time
-    of the node's last pull make the workers of one node take turns (one pull per interval per node)."""
+    of the node's last pull (a write's catch-up counts) make the workers of one node take turns, so a node
+    pulls about once per interval and never holds what others saved much longer than that."""
 
     def __init__(self, wiki: "Wiki", seconds: float):
         self.wiki, self.seconds = wiki, float(seconds)
@@ -235,7 +236,7 @@ class Syncer:
             self._thread.join(timeout=STOP_SECONDS)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.seconds):
+        while not self._stop.wait(self.seconds / 4):  # a look at the stamp is cheap; a pull when due
             try:
                 self.tick()
             except Exception:  # a background thread must live on; the log says why
@@ -251,7 +252,7 @@ class Syncer:
                 return None
             try:
                 with contextlib.suppress(OSError):
-                    if time.time() - _stamp_path(self.wiki).stat().st_mtime < self.seconds * 0.8:
+                    if time.time() - _stamp_path(self.wiki).stat().st_mtime < self.seconds * 0.75:
                         return None
                 try:
                     with self.wiki.store.locked():
