@@ -61,9 +61,12 @@ def test_two_servers_twenty_writers_retrying_on_conflicts_lose_nothing(site, rem
         text = git(remote, "show", f"main:{SLUG}.md")
         assert all(f"Line from writer {i}." in text for i in range(20))
         # each node's background pull brings the other's last save to its search
-        _, note = _request(ports[0], "GET", f"/api/notes/{SLUG}", token)
-        status, _ = _request(ports[0], "PUT", f"/api/notes/{SLUG}", token,
-                             {"body": note["body"] + "\nThe kiwiplum line.\n", "base_revision": note["revision"]})
+        for _ in range(10):  # node A may not have pulled B's last saves yet: a 409, read again
+            _, note = _request(ports[0], "GET", f"/api/notes/{SLUG}", token)
+            status, _ = _request(ports[0], "PUT", f"/api/notes/{SLUG}", token,
+                                 {"body": note["body"] + "\nThe kiwiplum line.\n", "base_revision": note["revision"]})
+            if status != 409:
+                break
         assert status == 200
         deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed assertion
         found = []
