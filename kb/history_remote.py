@@ -13,6 +13,7 @@ REMOTE = "origin"
 BRANCH = "main"
 TRACKING = f"refs/remotes/{REMOTE}/{BRANCH}"
 NETWORK_SECONDS = 60.0
+HEAD_FILE = "kb-remote-head"  # in .git: the remote's head as last seen
 UNREACHABLE = N_("The shared content repository cannot be reached, so nothing can be saved right now. "
                  "Nothing was changed; reading goes on.")
 
@@ -64,16 +65,39 @@ class RemoteHistory:
 
     def fetch(self) -> str | None:
         """Fetch the remote's branch; its head, or None when the remote is empty. RemoteUnavailable if unreachable."""
-        proc = self._net("fetch", "-q", "--prune", REMOTE, f"+refs/heads/*:refs/remotes/{REMOTE}/*")
+        args = ("fetch", "-q", "--prune", REMOTE, f"+refs/heads/*:refs/remotes/{REMOTE}/*")
+        proc = self._net(*args)
+        if proc.returncode != 0 and self._run("remote", "get-url", REMOTE)[0] != 0:
+            self.configure(again=True)  # another process's history rewrite removed it
+            proc = self._net(*args)
         if proc.returncode != 0:
-            self._configured = False  # checked again next time (another process may have rewritten history)
             raise self._unreachable(proc, "fetch")
-        return self.tracking()
+        head = self.tracking(fetched=True)
+        self._remember(head)
+        return head
 
-    def tracking(self) -> str | None:
-        """The remote's head as last fetched or pushed."""
+    def tracking(self, fetched: bool = False) -> str | None:
+        """The remote's head as last fetched or pushed. Also kept in a file of kb's own, since a history
+        rewrite (git-filter-repo) deletes the remote's refs: what was pushed is still told from what was not."""
         code, out = self._run("rev-parse", "--verify", "-q", TRACKING)
-        return out if code == 0 and out else None
+        if code == 0 and out:
+            return out
+        if fetched:
+            return None
+        try:
+            return (self.history.root / ".git" / HEAD_FILE).read_text().strip() or None
+        except OSError:
+            return None
+
+    def _remember(self, head: str | None) -> None:
+        path = self.history.root / ".git" / HEAD_FILE
+        try:
+            if head:
+                path.write_text(head + "\n")
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("content remote: cannot write %s", path)
 
     def push(self, lease: str | None = None) -> bool:
         """Push HEAD to the remote's branch: True when taken, False when rejected (the remote moved on).
@@ -84,6 +108,7 @@ class RemoteHistory:
         proc = self._net(*args)
         if proc.returncode == 0:
             self.history._git("update-ref", TRACKING, "HEAD")
+            self._remember(self.history.head())
             return True
         out = proc.stdout.decode(errors="replace")
         if any(line.startswith("!\t") for line in out.splitlines()):  # connected, and refused this ref

@@ -286,3 +286,25 @@ def test_failed_sign_ins_on_both_nodes_count_together(nodes):
         assert login(app.test_client(), "amina", "not the password").status_code == 401
     assert login(b.test_client(), "amina", "not the password").status_code == 429
     assert login(a.test_client(), "amina", "not the password").status_code == 429
+
+
+def test_a_redaction_whose_push_fails_is_refused_and_the_node_returns_to_the_remote(nodes, remote, monkeypatch):
+    from kb.errors import RemoteUnavailable
+    from kb.history_remote import RemoteHistory
+    a, _ = nodes
+    wa = wiki_of(a)
+    admin = a.extensions["kb.users"].by_username("admin")
+    content = Path(a.config["KB_CONTENT_DIR"])
+    head = remote_log(remote)[0]
+
+    def gone(self, lease=None):
+        raise RemoteUnavailable("gone")
+    monkeypatch.setattr(RemoteHistory, "push", gone)  # reachable for the catch-up, gone for the push
+    with pytest.raises(RemoteUnavailable):
+        wa.redact_passage(admin, SLUG, "Bamako", "a test")
+    assert "Bamako" not in git(content, "log", "-p", "--", f"{SLUG}.md")  # rewritten here (it cannot be taken back) ...
+    monkeypatch.undo()
+    assert remote_log(remote)[0] == head  # ... but never pushed
+    wa.sync()  # the next pull returns the node to the remote's history: the refused write changed nothing
+    assert git(content, "rev-parse", "HEAD").strip() == head
+    assert "Bamako" in (content / f"{SLUG}.md").read_text()

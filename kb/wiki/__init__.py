@@ -66,7 +66,7 @@ class NoteView:
 
 
 @replays("save", "import_paths", "rename", "delete", "undelete", "drop_redirect", "restore", "redact_passage",
-         "redact_revision")  # a write whose push another node's beat runs again on top (syncing.py)
+         "redact_revision")  # when another node pushed first, the write runs again on top (syncing.py)
 class Wiki:
     def __init__(self, content_dir: Path, index_dir: Path, base_url: str = "", remote: str = ""):
         self.content_dir = Path(content_dir)
