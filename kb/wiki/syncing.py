@@ -81,9 +81,9 @@ def pull(wiki: "Wiki") -> Pulled:
     before = history.head()
     result = Pulled(before, before)
     rewritten = False
-    for _ in range(PUSHES):
+    for attempt in range(PUSHES):
         tracked = remote.tracking()
-        local = history.head()
+        local = history.head() if attempt else before
         theirs = remote.fetch()
         if theirs is None:  # an empty remote: this node's content goes up first
             if local is None or remote.push():
@@ -129,8 +129,7 @@ def pull(wiki: "Wiki") -> Pulled:
 
 def catch_up(wiki: "Wiki") -> str | None:
     """Before a change: the clone brought up to the remote; the head the change starts from."""
-    pull(wiki)
-    return wiki.history.head()
+    return pull(wiki).after
 
 
 def publish(wiki: "Wiki", start: str | None) -> None:
