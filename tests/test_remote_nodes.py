@@ -308,3 +308,17 @@ def test_a_redaction_whose_push_fails_is_refused_and_the_node_returns_to_the_rem
     wa.sync()  # the next pull returns the node to the remote's history: the refused write changed nothing
     assert git(content, "rev-parse", "HEAD").strip() == head
     assert "Bamako" in (content / f"{SLUG}.md").read_text()
+
+
+def test_a_save_on_one_node_first_brings_and_indexes_what_the_other_saved(nodes):
+    a, b = nodes
+    token = token_for(a, "moussa")
+    other = "unaccompanied-children-best-interests-agadez"
+    note = api_get(a.test_client(), token, other)
+    assert api_put(a.test_client(), token, other, note["body"] + "\nThe marimbaleaf lesson.\n",
+                   note["revision"]).status_code == 200
+    cb = b.test_client()
+    assert search_slugs(cb, "marimbaleaf") == []
+    note = api_get(cb, token, SLUG)
+    assert api_put(cb, token, SLUG, note["body"] + "\nAnother line.\n", note["revision"]).status_code == 200
+    assert search_slugs(cb, "marimbaleaf") == [other]  # the save caught up with the remote first
