@@ -14,7 +14,7 @@ def join_remote(values: dict) -> list[str]:
     try:
         return _join(values["KB_CONTENT_DIR"], values["KB_GIT_REMOTE"])
     except KbError as exc:
-        raise click.ClickException(f"KB_GIT_REMOTE ({values['KB_GIT_REMOTE']}): {exc}") from None
+        raise click.ClickException(f"KB_GIT_REMOTE: {exc}") from None
 
 
 @click.command()

@@ -4,6 +4,7 @@ runner, here with a time limit, since a remote may hang."""
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 
 from .errors import N_, Message, RemoteUnavailable, StorageError
@@ -18,6 +19,11 @@ UNREACHABLE = N_("The shared content repository cannot be reached, so nothing ca
                  "Nothing was changed; reading goes on.")
 
 log = logging.getLogger(__name__)
+
+
+def shown(url: str) -> str:
+    """The remote's address as kb may print or log it: a password or token in it is masked."""
+    return re.sub(r"(//)[^/@\s]+@", r"\1***@", str(url))
 
 
 class RemoteHistory:
@@ -40,7 +46,8 @@ class RemoteHistory:
 
     @staticmethod
     def _unreachable(proc, what: str) -> RemoteUnavailable:
-        log.warning("content remote: git %s failed: %s", what, proc.stderr.decode(errors="replace").strip()[:300])
+        log.warning("content remote: git %s failed: %s", what,
+                    shown(proc.stderr.decode(errors="replace").strip()[:300]))
         return RemoteUnavailable(Message(UNREACHABLE))
 
     def configure(self, again: bool = False) -> None:

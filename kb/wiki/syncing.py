@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import N_, KbError, Message, RemoteMovedOn, StorageError
 from ..history import History
-from ..history_remote import RemoteHistory
+from ..history_remote import RemoteHistory, shown
 from ..store import SUFFIX
 from . import replaying
 
@@ -200,7 +200,7 @@ def join(content_dir: Path, url: str) -> list[str]:
     remote.configure()
     if theirs is None and history.head():
         if remote.push():
-            return [f"Pushed the content repository to KB_GIT_REMOTE ({url})"]
+            return [f"Pushed the content repository to KB_GIT_REMOTE ({shown(url)})"]
     return []
 
 
