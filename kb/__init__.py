@@ -1,6 +1,7 @@
 """kb: a multilingual knowledge-sharing wiki and search service for people who protect migrants."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask
@@ -13,6 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import config as settings
     from .comments import Comments, CommentStore
     from .notify import Notifier
+    from .errors import StorageError
     from .users import UserStore
     from .web import init_web
     from .wiki import Wiki
@@ -28,7 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         int(values["KB_MAX_REQUEST_MB"] * 1024 * 1024)
     # A form's text fields may fill the whole limit (a note body is up to 400,000 characters, ~1.6 MB of UTF-8)
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
-    wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
+    wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"], values["KB_GIT_REMOTE"])
     wiki.index.use_glossary(Path(values["KB_CONTENT_DIR"]) / "glossary.yml")  # queries across languages
     users = UserStore(values["KB_DATABASE_URL"], valid_places=wiki.taxonomy.places)
     users.upgrade()  # migrations, when the database needs them
@@ -42,11 +44,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kb.notify"] = notifier
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)
+    if wiki.remote:  # what other nodes saved while this one was down; unreachable: reads go on, writes wait
+        try:
+            wiki.sync()
+        except StorageError as exc:
+            logging.getLogger(__name__).warning("content remote: not synced at start: %s", exc)
     if values["KB_CHECK_INDEX_ON_START"]:
         if not wiki.index.exists():
             wiki.rebuild_index()
         else:
             wiki.check_index(repair=True)
         wiki.index.warm()  # the searcher open and its caches filled before the first request
+    wiki.start_sync(values["KB_SYNC_SECONDS"])  # with KB_GIT_REMOTE only
     init_web(app)
     return app

@@ -9,44 +9,12 @@ from pathlib import Path
 import click
 
 from . import config as settings
+from .cli_common import fail as _fail, users_of as _users, wiki_of as _wiki
 from .cli_notify import register_notify
 from .cli_db import db as db_commands
+from .cli_sync import join_remote, sync
 from .errors import KbError
 from .taxonomy import LANGUAGES, ROLES
-
-
-def _wiki(ctx: click.Context):
-    from .wiki import Wiki
-    values = ctx.obj["config"]
-    try:
-        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
-    except KbError as exc:
-        raise click.ClickException(str(exc)) from None
-
-    def audit(action: str, actor: str, target: str, detail: str, address: str) -> None:
-        # the accounts database is opened only when a change is to be recorded
-        _users(ctx).audit(action, actor=actor, target=target, detail=detail, address=address)
-    wiki.audit = audit  # changes made from the command line are audited like those made on the web
-    return wiki
-
-
-def _users(ctx: click.Context):
-    from .users import UserStore
-    if "users" not in ctx.obj:
-        values = ctx.obj["config"]
-        from .taxonomy import Taxonomy
-        try:
-            places = Taxonomy.load(Path(values["KB_CONTENT_DIR"]) / "taxonomy.yml").places
-        except KbError as exc:
-            raise click.ClickException(str(exc)) from None
-        store = UserStore(values["KB_DATABASE_URL"], valid_places=places)
-        store.upgrade()
-        ctx.obj["users"] = store
-    return ctx.obj["users"]
-
-
-def _fail(exc: Exception):
-    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
 
 
 class _Kb(click.Group):
@@ -66,6 +34,7 @@ def cli(ctx: click.Context):
     """kb: practice notes on migrant protection, shared across regions."""
     ctx.obj = {"config": settings.load()}
 cli.add_command(db_commands)  # kb db upgrade / current (kb/cli_db.py)
+cli.add_command(sync)  # `kb sync` (kb/cli_sync.py)
 
 
 @cli.command()
@@ -75,7 +44,7 @@ def init(ctx: click.Context):
     account, search index."""
     from .firststart import check_folders, install_default_taxonomy
     values = ctx.obj["config"]
-    done = check_folders(values, create=True)
+    done = check_folders(values, create=True) + join_remote(values)  # KB_GIT_REMOTE: its content first
     wrote = install_default_taxonomy(values["KB_CONTENT_DIR"])
     if wrote:
         done.append(f"Wrote the default taxonomy to {values['KB_CONTENT_DIR'] / 'taxonomy.yml'}")

@@ -7,32 +7,14 @@ import sys
 
 import click
 
+from .cli_common import fail as _fail, users_of as _users, wiki_of
 from .errors import KbError
-
-
-def _fail(exc: Exception):
-    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
-
-
-def _users(ctx: click.Context):
-    """The accounts store the other commands of this run share (kb/cli.py keeps it in ctx.obj too)."""
-    from .users import UserStore
-    if "users" not in ctx.obj:
-        store = UserStore(ctx.obj["config"]["KB_DATABASE_URL"])
-        store.create_all()
-        ctx.obj["users"] = store
-    return ctx.obj["users"]
 
 
 def _notifier(ctx: click.Context):
     from .notify import Notifier
-    from .wiki import Wiki
     values = ctx.obj["config"]
-    try:
-        wiki = Wiki(values["KB_CONTENT_DIR"], values["KB_INDEX_DIR"], values["KB_BASE_URL"])
-    except KbError as exc:
-        _fail(exc)
-    notifier = Notifier(_users(ctx), wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
+    notifier = Notifier(_users(ctx), wiki_of(ctx), values["KB_SECRET_KEY"], values["KB_BASE_URL"])
     notifier.start()
     return notifier
 

@@ -35,8 +35,11 @@ SETTINGS = (
     Setting("KB_SMTP_URL", "", "Where `kb notify send` hands e-mails: smtp://user:pass@host:587 (STARTTLS) or "
             "smtps://user:pass@host:465 (TLS)."),
     Setting("KB_MAIL_FROM", "", "The sender address of notification e-mails (e.g. kb@example.org)."),
+    Setting("KB_GIT_REMOTE", "", "A git repository (path, ssh or https URL) that several nodes share: every write "
+            "is pushed to it before it answers, and each node pulls from it. Unset: one node, no remote."),
+    Setting("KB_SYNC_SECONDS", "10", "With KB_GIT_REMOTE: pull what other nodes saved every this many seconds."),
 )
-NUMBERS = ("KB_MAX_REQUEST_MB", "KB_MAX_UPLOAD_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS")
+NUMBERS = ("KB_MAX_REQUEST_MB", "KB_MAX_UPLOAD_MB", "KB_SESSION_IDLE_MINUTES", "KB_SESSION_MAX_HOURS", "KB_SYNC_SECONDS")
 
 
 def _secret_key(instance: Path) -> str:

@@ -78,6 +78,15 @@ class StorageError(KbError):
     """The content store could not be written (disk full, read-only, ...); nothing was changed."""
 
 
+class RemoteUnavailable(StorageError):
+    """The shared content remote (KB_GIT_REMOTE) cannot be reached: writes are refused, reads go on."""
+
+
+class RemoteMovedOn(StorageError):
+    """Another node saved while this change was being pushed; the change was taken back (the write path runs
+    the operation again on top of it, and says this only when it kept moving)."""
+
+
 class RevisionNotFound(KbError):
     """No such revision of that note."""
 

@@ -44,11 +44,16 @@ class History:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    def _git(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def _git(self, *args: str, input: bytes | None = None, check: bool = True,
+             timeout: float | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
                "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": _SYSTEM[0], "GIT_AUTHOR_EMAIL": _SYSTEM[1],
                "GIT_COMMITTER_NAME": _SYSTEM[0], "GIT_COMMITTER_EMAIL": _SYSTEM[1]}
-        proc = subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True, env=env)
+        try:  # a timeout only for talking to a remote (kb/history_remote.py), which may hang
+            proc = subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True, env=env,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise StorageError(f"git {args[0]} took longer than {timeout:.0f} s") from None
         if check and proc.returncode != 0:
             raise StorageError("git " + args[0] + " failed: " + proc.stderr.decode(errors="replace").strip()[:300])
         return proc

@@ -44,7 +44,8 @@ def _errors(*statuses: int) -> dict:
             422: "Some fields need attention: one entry per field in error.fields; or personal data needs "
                  "a confirmation (error.personal_data).",
             429: "Too many requests.",
-            503: "The content store cannot save right now; nothing was changed."}
+            503: "The content store cannot save right now (a full disk; with several nodes, the shared content "
+                 "remote cannot be reached); nothing was changed. Reads go on; try again later."}
     return {str(s): _error(text[s]) for s in statuses}
 
 

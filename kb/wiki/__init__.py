@@ -28,8 +28,10 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import attachments, commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving
+from . import attachments, commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving, syncing
+from ..history_remote import RemoteHistory
 from .attachments import Attachment, Files
+from .syncing import Pulled, join as join_remote, replays
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -41,7 +43,8 @@ __all__ = ["Wiki", "title_name", "count_sources", "NoteView", "SaveResult", "Aud
            "reset_client_address", "missing_link_text",
            # what the web's editor shows of notes and their changes, through the one door
            "Note", "NoteMeta", "meta_to_dict", "normalise_body", "practice_template", "diff_html",
-           "has_conflict_marks", "OURS_LABEL", "content_hash", "Attachment"]
+           "has_conflict_marks", "OURS_LABEL", "content_hash", "Attachment",
+           "join_remote", "Pulled"]  # several nodes: `kb init` joins the content remote, `kb sync` pulls
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,8 +68,11 @@ class NoteView:
     attachments: list[Attachment] = field(default_factory=list)  # the files beside the note
 
 
-class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
-    def __init__(self, content_dir: Path, index_dir: Path, base_url: str = ""):
+@replays("save", "import_paths", "rename", "delete", "undelete", "drop_redirect", "restore", "redact_passage",
+         "redact_revision", "upload", "remove_attachment", "mark_reviewed")  # when another node pushed first,
+class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMethods):  # the write runs again on
+    # top (syncing.py); review dates, attachments and the content remote: their methods live in those modules
+    def __init__(self, content_dir: Path, index_dir: Path, base_url: str = "", remote: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
         self.store = Store(self.content_dir)
@@ -80,6 +86,8 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
         # called as hook(kind, old, new) after a note is moved: ("rename", slug, new slug), ("delete", slug, trash
         # id), ("undelete", trash id, slug); what lives beside notes (comments) follows them
         self.move_hooks: list[Callable[[str, str, str], None]] = []
+        self.remote = RemoteHistory(self.history, remote) if remote else None  # KB_GIT_REMOTE (syncing.py)
+        self.syncer: syncing.Syncer | None = None
 
     # --- reading ----------------------------------------------------------------------------
     def _load(self, slug: str) -> Note:
@@ -302,23 +310,6 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
     def redaction_choices(self, user: Any, slug: str) -> list[Revision]:
         return redaction.revision_choices(self, user, slug)
 
-    # --- attachments: files beside the notes, with their note's readers (see attachments.py) ----------------
-    def attachments(self, user: Any, slug: str) -> list[Attachment]:
-        return attachments.listing(self, user, slug)
-
-    def attachment(self, user: Any, slug: str, name: str, thumb: bool = False,
-                   kept_in: str = "") -> tuple[Attachment, bytes]:  # kept_in: a removed file, for admins
-        return attachments.read(self, user, slug, name, thumb, kept_in)
-
-    def upload(self, user: Any, slug: str, filename: str, data: bytes, max_bytes: int, confirm: str = "") -> Attachment:
-        return attachments.upload(self, user, slug, filename, data, max_bytes, confirm)
-
-    def remove_attachment(self, user: Any, slug: str, name: str) -> str:
-        return attachments.remove(self, user, slug, name)
-
-    def removed_attachments(self, user: Any, slug: str) -> list[attachments.Removed]:  # admins only
-        return attachments.removed(self, user, slug)
-
     # --- drafting, revisions and review lists -------------------------------------------------------
     def new_name(self, user: Any, title: str, wanted: str = "") -> tuple[str, str]:
         return drafting.new_name(self, user, title, wanted)
@@ -354,15 +345,6 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
     def redirect_map(self) -> dict[str, str]:
         """Each renamed note's old name and the name it leads to."""
         return self.redirects.load()
-
-    def init_repository(self) -> bool:
-        """Create the content repository if missing; True when it was created."""
-        return self.history.init()
-
-    def commit_taxonomy(self, message: str) -> None:
-        """Record a changed taxonomy.yml in the content repository (kb init's default one)."""
-        with self.store.locked():
-            self.history.commit(["taxonomy.yml"], message, author="kb")
 
     def index_exists(self) -> bool:
         return self.index.exists()
@@ -400,4 +382,6 @@ class Wiki(reviewing.ReviewDates):  # review dates: reviewing.py
             return self.indexer.check(repair=repair)
 
     def close(self) -> None:
+        if self.syncer is not None:
+            self.syncer.stop()
         self.index.close()

@@ -269,3 +269,23 @@ def carry(wiki: "Wiki", ch: Change, old: str, new: str) -> None:
     if (wiki.store.root / new).exists():
         raise KbError(Message(N_("Files are already kept under %(name)s; nothing was changed."), name=new))
     ch.move(old, new)
+
+
+class AttachmentMethods:
+    """The Wiki's attachment methods: files beside the notes, with their note's readers exactly."""
+
+    def attachments(self: "Wiki", user: Any, slug: str) -> list[Attachment]:
+        return listing(self, user, slug)
+
+    def attachment(self: "Wiki", user: Any, slug: str, name: str, thumb: bool = False,
+                   kept_in: str = "") -> tuple[Attachment, bytes]:  # kept_in: a removed file, for admins
+        return read(self, user, slug, name, thumb, kept_in)
+
+    def upload(self: "Wiki", user: Any, slug: str, filename: str, data: bytes, max_bytes: int, confirm: str = "") -> Attachment:
+        return upload(self, user, slug, filename, data, max_bytes, confirm)
+
+    def remove_attachment(self: "Wiki", user: Any, slug: str, name: str) -> str:
+        return remove(self, user, slug, name)
+
+    def removed_attachments(self: "Wiki", user: Any, slug: str) -> list[Removed]:  # admins only
+        return removed(self, user, slug)

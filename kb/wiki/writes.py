@@ -3,6 +3,9 @@ restore, redaction, a freed redirect, an attachment added or removed -- runs ins
 
     content lock -> write the files (or move them) -> one git commit -> re-index -> audit events
 
+With a content remote (KB_GIT_REMOTE), the clone is first brought up to the remote, and the commit is pushed
+before the change is indexed and answered (syncing.py: a rejected push runs the operation again on top).
+
 When anything fails before the commit is made (a disk filling up, git refusing the commit), the files written
 are put back and the moves undone, so no text stands that history does not hold. The audit events are emitted
 here, once, so a change is audited alike from the web, the API and the command line. No Flask.
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import KbError
+from . import syncing
 
 if TYPE_CHECKING:
     from . import Wiki
@@ -156,12 +160,16 @@ def change(wiki: "Wiki", actor: str, lock: bool = True) -> Iterator[Change]:
     the notes are re-indexed and the audit events recorded."""
     with wiki.store.locked() if lock else contextlib.nullcontext():
         ch = Change(wiki, actor)
+        # with a content remote: first up to what every node saved, and pushed before it answers
+        start = syncing.catch_up(wiki) if wiki.remote else None
         try:
             yield ch
         except BaseException:
             if not ch.committed:
                 ch.take_back()
             raise
+        if wiki.remote and ch.committed:
+            syncing.publish(wiki, start)  # rejected or unreachable: taken back, raises (see syncing.py)
         if ch.slugs:
             wiki.indexer.refresh(ch.slugs)
     emit(wiki, actor, ch.events)
