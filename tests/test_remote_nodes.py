@@ -18,9 +18,16 @@ SLUG = "reintegration-counselling-returnees-mali"  # moussa's (Sahel), public an
 
 
 @pytest.fixture
-def shared_db_url(site):
-    """The one database every node uses (the accounts of the site). The lead switches it to PostgreSQL."""
-    return f"sqlite:///{site / 'instance' / 'kb.sqlite'}"
+def shared_db_url(postgres_url):
+    """The one database every node uses: a real PostgreSQL server, holding the test accounts."""
+    from kb.users import UserStore
+    from .conftest import ACCOUNTS, PASSWORD  # the same accounts as the site's own database
+    users = UserStore(postgres_url)
+    users.upgrade()
+    for name, (role, regions) in ACCOUNTS.items():
+        users.add(name, PASSWORD, role, regions=regions)
+    users.dispose()
+    return postgres_url
 
 
 @pytest.fixture
