@@ -3,6 +3,7 @@ sent by `kb notify send` to a real SMTP server on loopback (aiosmtpd), each item
 is killed midway; retries; the signed unsubscribe link; the reader's language; /api/subscriptions."""
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import re
@@ -63,6 +64,14 @@ def smtp():
     controller.stop()
 
 
+def reminders_made_until(app, day):
+    """As if the daily review reminders had been made up to ``day``."""
+    from kb.notify.reminders import REMINDED_ON
+    from kb.notify.tables import NotifyState
+    with app.extensions["kb.notify"].db.writing() as session:
+        session.merge(NotifyState(name=REMINDED_ON, value=day.toordinal()))
+
+
 @pytest.fixture
 def app(site):
     from kb import create_app
@@ -70,6 +79,7 @@ def app(site):
     users = app.extensions["kb.users"]
     for name in ("pat", "moussa", "amina", "layla", "admin"):
         users.update(name, email=f"{name}@example.test")
+    reminders_made_until(app, dt.date.max)  # these tests follow subscriptions; test_notify_direct.py covers those
     yield app
     app.extensions["kb.wiki"].close()
     users.dispose()

@@ -20,6 +20,7 @@ from ..taxonomy import LANGUAGES
 from . import mail
 from .delivery import SendReport, Sender
 from .events import Collector, due_at, encode_params, mail_frequency
+from .reminders import remind_reviewers
 from .smtp import SmtpTransport
 from .tables import FREQUENCIES, KINDS, Notification, NotifyPrefs, Subscription
 
@@ -279,6 +280,7 @@ class Notifier:
         if not mail_from or "@" not in mail_from:
             raise NotifyError("KB_MAIL_FROM is not set: give the sender's address, e.g. kb@example.org.")
         transport = transport or SmtpTransport(smtp_url)
+        remind_reviewers(self, now.date() if now else None)  # once a day: reviews falling due
         self.collect(now)
         return Sender(self, transport, mail_from, now).run()
 
