@@ -14,7 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import config as settings
     from .comments import Comments, CommentStore
     from .notify import Notifier
-    from .notify.reminders import reply_hook
+    from .notify.reminders import comment_hook, reply_hook
     from .errors import StorageError
     from .users import UserStore
     from .web import init_web
@@ -43,7 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     notifier = Notifier(users, wiki, values["KB_SECRET_KEY"], values["KB_BASE_URL"])
     notifier.start()  # the audit log's cursor (news from now on)
     app.extensions["kb.notify"] = notifier
-    comments.on_reply.append(reply_hook(notifier))  # a comment's writer hears of replies (kb/notify/reminders.py)
+    comments.on_reply.append(reply_hook(notifier))  # a comment's writer hears of replies, and those who review
+    comments.on_comment.append(comment_hook(notifier))  # a note hear of new threads (kb/notify/reminders.py)
     wiki.audit = lambda action, actor, target, detail, address: users.audit(  # the write path records here
         action, actor=actor, target=target, detail=detail, address=address)
     if wiki.remote:  # what other nodes saved while this one was down; unreachable: reads go on, writes wait

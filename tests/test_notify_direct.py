@@ -40,6 +40,9 @@ def test_a_reply_tells_the_comments_writer_and_no_one_else(app, as_user):
     [told] = [i for i in items_of(app, "pat") if i.kind == "reply"]
     assert told.slug == NOTE and told.title == TITLE and told.params.get("name") == "moussa"
     assert not [i for i in items_of(app, "moussa") if i.kind == "reply"]
+    [thread] = [i for i in items_of(app, "moussa") if i.kind == "comment"]  # Mali is moussa's: a new thread
+    assert thread.slug == NOTE and thread.params.get("name") == "pat"
+    assert not [i for i in items_of(app, "amina") if i.kind == "comment"]  # not amina's region
     page = as_user("pat").get("/notifications").get_data(as_text=True)
     assert "moussa replied to your comment on" in page and TITLE in page and f"/notes/{NOTE}" in page
 

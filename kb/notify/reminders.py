@@ -1,5 +1,5 @@
 """What tells readers without their subscribing, beyond the audit log's news: a reply to their comment, and
-the notes they review falling due. Both go through ``Notifier.notify``, so the policy is asked again when an
+the notes they review falling due, and a new comment on them. Both go through ``Notifier.notify``, so the policy is asked again when an
 item is shown or mailed, and only a note's title and link ever leave kb. No Flask."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 REPLY = N_("%(name)s replied to your comment on: %(title)s")
+COMMENTED = N_("%(name)s commented on: %(title)s")
 DUE = N_("Review due by %(day)s: %(title)s")
 OVERDUE = N_("Review overdue since %(day)s: %(title)s")
 REMINDED_ON = "reviews_reminded_on"  # notify_state: the day (ordinal) reminders were last made
@@ -29,6 +30,19 @@ def reply_hook(notifier: "Notifier") -> Callable[[Any, Any], None]:
         if parent.author != reply.author:
             notifier.notify(parent.author, "reply", reply.note_slug, REPLY, {"name": reply.author})
     return on_reply
+
+
+def comment_hook(notifier: "Notifier") -> Callable[[Any], None]:
+    """For CommentStore.on_comment: a new thread under a note reaches those who look after its reviews (its
+    named reviewers, else the focal points of its regions), its writer excepted."""
+    def on_comment(comment: Any) -> None:
+        if comment.reply_to is not None:
+            return
+        accounts = [u for u in notifier.users.list() if u.active]
+        for name in notifier.wiki.reviewers_of(comment.note_slug, accounts):
+            if name != comment.author:
+                notifier.notify(name, "comment", comment.note_slug, COMMENTED, {"name": comment.author})
+    return on_comment
 
 
 def remind_reviewers(notifier: "Notifier", day: dt.date | None = None) -> int:

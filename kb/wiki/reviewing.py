@@ -187,6 +187,15 @@ class ReviewDates:
         """Published notes overdue or due within N days with their reviewers (see reviewing.reviews_due)."""
         return reviews_due(self, within_days, user, accounts, day)
 
+    def reviewers_of(self: "Wiki", slug: str, accounts: Iterable[Any]) -> list[str]:
+        """Who looks after a note's reviews (named in front matter, else the focal points among ``accounts``
+        whose regions cover it); [] when there is no such note. For kb's own jobs: no access check."""
+        note = self._load_any(slug)
+        if note is None:
+            return []
+        return reviewdates.reviewers(note.meta, self.taxonomy.countries_of(note.meta.regions), accounts,
+                                     self.taxonomy.countries_of)
+
     def trust_score(self: "Wiki", user: Any, place: str | None = None) -> tuple[int, int]:
         """(reviewed within their interval, published) among the notes this user may read."""
         return trust_score(self, user, place)
