@@ -73,16 +73,22 @@ def reminders_made_until(app, day):
 
 
 @pytest.fixture
-def app(site):
+def mail_app(site):
+    """The app of this site, every account with an e-mail address."""
     from kb import create_app
     app = create_app({**site_config(site), "KB_BASE_URL": BASE})
     users = app.extensions["kb.users"]
     for name in ("pat", "moussa", "amina", "layla", "admin"):
         users.update(name, email=f"{name}@example.test")
-    reminders_made_until(app, dt.date.max)  # these tests follow subscriptions; test_notify_direct.py covers those
     yield app
     app.extensions["kb.wiki"].close()
     users.dispose()
+
+
+@pytest.fixture
+def app(mail_app):
+    reminders_made_until(mail_app, dt.date.max)  # these tests follow subscriptions; test_notify_direct.py, reminders
+    return mail_app
 
 
 @pytest.fixture

@@ -6,23 +6,15 @@ import datetime as dt
 
 import pytest
 
-from .conftest import site_config
-from .test_notify import BASE, Inbox, send, smtp, env  # noqa: F401 (fixtures)
+from .test_notify import BASE, Inbox, env, mail_app, send, smtp  # noqa: F401 (fixtures)
 
 NOTE = "reintegration-counselling-returnees-mali"  # public, published, Mali; updated 2026-04-30, never reviewed
 TITLE = "Reintegration counselling for returnees in Bamako and Kayes"
 
 
 @pytest.fixture
-def app(site):
-    from kb import create_app
-    app = create_app({**site_config(site), "KB_BASE_URL": BASE})
-    users = app.extensions["kb.users"]
-    for name in ("pat", "moussa", "amina", "layla", "admin"):
-        users.update(name, email=f"{name}@example.test")
-    yield app
-    app.extensions["kb.wiki"].close()
-    users.dispose()
+def app(mail_app):
+    return mail_app  # with the daily review reminders on
 
 
 def items_of(app, name):

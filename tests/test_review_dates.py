@@ -13,24 +13,11 @@ from kb.taxonomy import Taxonomy
 from kb.yamlio import load
 
 from .conftest import SHIPPED, csrf_token, git
+from .test_api_write import api, token  # noqa: F401 (fixtures: an API call as a user, by token)
 
 AGADEZ = "unaccompanied-children-best-interests-agadez"  # public, published, Niger (Sahel), created 2025-11-03
 RESTRICTED_SAHEL = "protocole-orientation-victimes-traite-mali-fr"  # restricted, published, Mali and Niger
 TODAY = dt.datetime.now(dt.timezone.utc).date()
-
-
-@pytest.fixture
-def token(app):
-    users = app.extensions["kb.users"]
-    return lambda name: users.create_token(name)[1]
-
-
-@pytest.fixture
-def api(client, token):
-    def call(method, path, user=None, body=None):
-        headers = {"Authorization": f"Bearer {token(user)}"} if user else {}
-        return client.open(path, method=method, json=body, headers=headers)
-    return call
 
 
 def day(value: dt.date) -> str:
