@@ -556,6 +556,8 @@ NOT_ABOUT_NOTES = {
     "/admin/users", "/admin/users/new", "/admin/users/<username>", "/admin/audit", "/admin/audit.csv", "/notes/new",
     "/api/openapi.json",  # the API description: the same document for every reader
     "/help", "/about", "/follow", "/favicon.ico",  # the same help, about and feed-list pages for every reader
+    # the glossary (programme vocabulary, no note), its history and edit form (tests/test_glossary_edit.py)
+    "/glossary", "/glossary/edit", "/glossary/history", "/glossary/history/<rev>",
 }
 
 

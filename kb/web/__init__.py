@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
-from . import audit, editor, feeds, manage, openapi, packs, redaction, ux
+from . import audit, editor, feeds, glossary, manage, openapi, packs, redaction, ux
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
 
@@ -58,6 +58,7 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(redaction.bp)  # admins take a passage out of a note's whole history
     app.register_blueprint(ux.bp)  # list marks, filter chips, help, about, follow, favicon
+    app.register_blueprint(glossary.bp)  # the cross-language glossary: read by all, edited by focal points
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 

@@ -28,6 +28,7 @@ from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
 from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from . import glossary as glossary_file
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -319,6 +320,19 @@ class Wiki:
     def revisions_with_info(self, user: Any, slug: str) -> list[tuple[Revision, commits.RevisionInfo]]:
         """history_of, each revision with what its commit message says (status change, restore, ...)."""
         return [(r, commits.parse_message(r.message)) for r in self.history_of(user, slug)]
+
+    # --- the cross-language glossary (content/glossary.yml): read by all, changed by admins and focal points --
+    def glossary(self, user: Any) -> glossary_file.GlossaryView:
+        return glossary_file.view(self, user)
+
+    def save_glossary(self, user: Any, text: str, base_revision: str | None, message: str = "") -> str | None:
+        return glossary_file.save(self, user, text, base_revision, message)
+
+    def glossary_history(self) -> list[Revision]:
+        return glossary_file.history(self)
+
+    def glossary_at(self, revision: str) -> str:
+        return glossary_file.at(self, revision)
 
     # --- facts for the web's caching and the command line -------------------------------------------
     def page_facts(self, slug: str) -> tuple[str, dt.datetime | None]:
