@@ -125,3 +125,12 @@ def test_a_glossary_file_broken_outside_kb_is_reported_with_its_line(client, con
     page = client.get("/glossary").get_data(as_text=True)
     assert "line 2" in page and "at least two languages" in page
     assert client.get("/api/search", query_string={"q": "water"}).status_code == 200
+
+
+def test_personal_data_in_the_public_glossary_is_refused_with_its_line(as_user, content):
+    client = as_user("admin")
+    before = (content / "glossary.yml").read_bytes()
+    resp = save(client, "- {en: water, fr: eau}\n- {en: call +33 6 12 34 56 78, fr: appeler}\n")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "line 2" in page and "phone number" in page
+    assert (content / "glossary.yml").read_bytes() == before

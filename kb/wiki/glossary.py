@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import access
+from .. import access, pdguard
 from ..errors import N_, InvalidGlossary, Message, RevisionNotFound
 from ..history import Revision
 from ..search import GlossaryError, parse_glossary
@@ -60,6 +60,9 @@ def check(text: str) -> None:
         parse_glossary(text)
     except GlossaryError as exc:
         raise InvalidGlossary(exc.message) from None
+    for finding in pdguard.scan_words("glossary", text)[:1]:  # the glossary is public: no personal data
+        raise InvalidGlossary(Message(N_("glossary.yml line %(line)s: %(finding)s The glossary is public: "
+                                         "take it out."), line=finding.line, finding=Message(finding.message)))
 
 
 def save(wiki: "Wiki", user: Any, text: str, base_revision: str | None, message: str = "") -> str | None:
@@ -70,6 +73,8 @@ def save(wiki: "Wiki", user: Any, text: str, base_revision: str | None, message:
     if text and not text.endswith("\n"):
         text += "\n"
     check(text)
+    if pdguard.scan_words("message", message):
+        raise InvalidGlossary(Message(N_("The change summary seems to contain personal data; it is public.")))
     with change(wiki, actor_of(user)) as ch:
         current = wiki.history.last_revision(FILE)
         if (base_revision or None) != current:
