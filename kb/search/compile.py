@@ -163,7 +163,7 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
                 if q is not None]
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
-        compiled.query = coordinated(compiled.groups, strict)
+        compiled.query = coordinated(compiled.groups, strict, typed=len(groups))
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
     if len(plain) >= PROXIMITY_MIN_WORDS:
