@@ -49,3 +49,15 @@ def test_a_filter_leaving_less_than_a_page_adds_the_notes_with_some_words_after_
     assert "other" not in filtered  # none of the words
     # a full page inside the filter: nothing is added
     assert slugs(ix.search(SearchQuery(q=FIVE, per_page=1, places=["Egypt"]), None)) == inside[:1]
+
+
+def test_a_word_typed_twice_in_a_question_weighs_more(tmp_path):
+    index = SearchIndex(tmp_path / "index")
+    index.rebuild([doc("cattle", "Herd", "Cattle and pasture."), doc("drought", "Dry", "Drought and pasture."),
+                   doc("filler", "Other", "Nothing of the kind.")])
+    once = slugs(find(index, "the pasture of the cattle in the drought"))
+    twice = slugs(find(index, "the pasture of the cattle in the drought and the cattle"))
+    swapped = slugs(find(index, "the pasture of the drought in the cattle and the drought"))
+    assert twice[:2] == ["cattle", "drought"] and swapped[:2] == ["drought", "cattle"]
+    assert set(once[:2]) == {"cattle", "drought"}
+    index.close()

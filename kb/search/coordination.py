@@ -35,15 +35,16 @@ def needed(count: int, question: bool = False) -> int:
     return max(2, math.ceil(count / 3))
 
 
-def coordinated(groups: list[Any], strict: list[bool], typed: int = 0) -> Any:
+def coordinated(groups: list[Any], strict: list[bool], typed: int = 0, repeats: list[int] | None = None) -> Any:
     """The query of a search's groups; ``strict`` marks the groups every note must hold (phrases); ``typed``
-    is how many words the reader typed (stop words included), which makes a question of a sentence."""
+    is how many words the reader typed (stop words included), which makes a question of a sentence;
+    ``repeats`` how often each group was typed (a word repeated in a question weighs more)."""
     if len(groups) == 1:
         return groups[0]
     if len(groups) <= 2:
         return And(groups)  # a short query is an AND; SearchIndex loosens it when nothing matches
     question = max(typed, len(groups)) >= QUESTION_WORDS
-    return Coordinated(groups, strict, needed(len(groups), question), tiered=not question)
+    return Coordinated(groups, strict, needed(len(groups), question), tiered=not question, repeats=repeats)
 
 
 def _group_idf(group: Any, searcher: Any) -> float:
@@ -58,25 +59,28 @@ class Coordinated(Query):
     """Documents holding at least ``need`` of ``groups`` and every ``strict`` one, scored by coordination."""
 
     def __init__(self, groups: list[Any], strict: list[bool], need: int, tiered: bool, boost: float = 1.0,
-                 prefer: int = 0):
+                 prefer: int = 0, repeats: list[int] | None = None):
         self.groups, self.strict, self.need, self.tiered, self.boost = list(groups), list(strict), need, tiered, boost
         self.prefer = prefer  # widened: the notes holding this many groups rank a tier above the others
+        self.repeats = list(repeats) if repeats else [1] * len(self.groups)
 
     def widened(self) -> "Coordinated":
         """The same query matching the notes holding any of the groups, the ones it matched ranked first in
         the same order (a tier above the others)."""
-        return Coordinated(self.groups, self.strict, 1, self.tiered, self.boost, prefer=self.need)
+        return Coordinated(self.groups, self.strict, 1, self.tiered, self.boost, prefer=self.need,
+                           repeats=self.repeats)
 
     def __repr__(self) -> str:
         return f"Coordinated({self.groups!r}, need={self.need}, tiered={self.tiered}, prefer={self.prefer})"
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Coordinated) and self.groups == other.groups and self.strict == other.strict
-                and (self.need, self.tiered, self.boost, self.prefer) ==
-                (other.need, other.tiered, other.boost, other.prefer))
+                and (self.need, self.tiered, self.boost, self.prefer, self.repeats) ==
+                (other.need, other.tiered, other.boost, other.prefer, other.repeats))
 
     def __hash__(self) -> int:
-        return hash((tuple(self.groups), tuple(self.strict), self.need, self.tiered, self.boost, self.prefer))
+        return hash((tuple(self.groups), tuple(self.strict), self.need, self.tiered, self.boost, self.prefer,
+                     tuple(self.repeats)))
 
     def is_leaf(self) -> bool:
         return False
@@ -93,7 +97,7 @@ class Coordinated(Query):
         sums: dict[int, float] = {}
         required = sum(self.strict)
         strict_held: dict[int, int] = {}
-        for group, strict in zip(self.groups, self.strict):
+        for group, strict, repeats in zip(self.groups, self.strict, self.repeats):
             m = group.matcher(searcher, context)
             idf = _group_idf(group, searcher) if scored else 1.0
             while m.is_active():
@@ -103,7 +107,7 @@ class Coordinated(Query):
                     strict_held[docnum] = strict_held.get(docnum, 0) + 1
                 if scored:
                     tf = m.score() / idf  # the fields' BM25 scores as one weighted term frequency
-                    sums[docnum] = sums.get(docnum, 0.0) + idf * (K1 + 1) * tf / (tf + K1)
+                    sums[docnum] = sums.get(docnum, 0.0) + repeats * idf * (K1 + 1) * tf / (tf + K1)
                 m.next()
         ids = sorted(d for d, n in held.items() if n >= self.need and (not required or strict_held.get(d) == required))
         if not ids:
