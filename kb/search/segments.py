@@ -6,6 +6,8 @@ from typing import Any
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F, BM25FScorer
 
+from .types import LANGS
+
 
 class Segment:
     """What kb reads from one whoosh segment, kept while the segment lives: a segment never changes except
@@ -62,7 +64,7 @@ class CachedBM25F(BM25F):
         # bodies are normalised fully by their length (B=1): the notes range from a quiz item to a 25,000-word
         # treaty, whose length says how much it says, not that each word matters more; titles and summaries
         # keep whoosh's 0.75
-        super().__init__(**{f"body_{lang}_B": BODY_B for lang in ("en", "fr", "ar", "all")})
+        super().__init__(**{f"body_{lang}_B": BODY_B for lang in LANGS + ("all",)})
         self.segments = segments  # whoosh segment id -> (segment reader, cache), filled by Generation
 
     def scorer(self, searcher, fieldname, text, qf=1):
