@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.errors import KbError  # noqa: E402
-from kb.indexing import build_doc  # noqa: E402
+from kb.wiki.indexing import build_doc  # noqa: E402
 from kb.model import parse_note  # noqa: E402
 from kb.render import Renderer  # noqa: E402
 from kb.search import IndexDoc, SearchIndex, SearchQuery, textnorm  # noqa: E402

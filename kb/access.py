@@ -166,6 +166,12 @@ def can_redact(user: Any) -> bool:
     return is_admin(user)
 
 
+def can_edit_glossary(user: Any) -> bool:
+    """The cross-language glossary (content/glossary.yml) is the programme's vocabulary: admins and focal
+    points change it; everyone reads it."""
+    return is_admin(user) or (_signed_in(user) and getattr(user, "role", None) == "focal_point")
+
+
 def is_reviewer(user: Any, taxonomy: Taxonomy) -> bool:
     """Does this user review notes at all? Admins, and focal points of some region."""
     return is_admin(user) or bool(user_countries(user, taxonomy))
@@ -267,6 +273,8 @@ def allowed(user: Any, action: str, meta: NoteMeta | None = None, taxonomy: Taxo
         return can_read_old_revisions(user)
     if action == "review":
         return is_reviewer(user, taxonomy)
+    if action == "edit_glossary":
+        return can_edit_glossary(user)
     if meta is None or taxonomy is None:
         raise ValueError(f"the action {action!r} is asked about a note")
     checks = {"read": can_read, "edit": can_edit, "publish": can_publish, "delete": can_delete,

@@ -95,6 +95,10 @@ class TaxonomyError(KbError):
     """content/taxonomy.yml is missing or malformed."""
 
 
+class InvalidGlossary(KbError):
+    """A glossary that cannot be saved: invalid (the message names the line) or changed meanwhile."""
+
+
 class PersonalDataFound(KbError):
     """Publishing a public note that seems to contain personal data needs a change or a confirmed reason."""
 

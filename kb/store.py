@@ -16,7 +16,7 @@ from .model import check_slug
 
 SUFFIX = ".md"
 TRASH = ".trash"
-_AUX_RE = re.compile(r"^\.[a-z][a-z0-9-]{0,40}\.yml$")
+_AUX_RE = re.compile(r"^(\.[a-z][a-z0-9-]{0,40}|glossary)\.yml$")  # dot-files, and the glossary
 _STAMP_RE = re.compile(r"^\d{14}$")
 FILES = "_files"  # attachments: content/_files/<slug>/<name>, thumbnails in content/_files/<slug>/.thumbs/
 _FILE_RE = re.compile(r"^_files/[a-z0-9]+(?:-[a-z0-9]+)*/(?:\.thumbs/)?[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z]{3,4}$")
@@ -87,7 +87,7 @@ class Store:
         self._write_atomic(self.path_for(slug), data)
 
     def write_aux(self, name: str, data: bytes) -> None:
-        """Atomically write one of kb's own files beside the notes (a fixed dot-file name, e.g. .redirects.yml)."""
+        """Atomically write one of kb's own files beside the notes (.redirects.yml, glossary.yml)."""
         if not _AUX_RE.match(name):
             raise StorageError(f"Not a file kb keeps beside the notes: {name!r}")
         self._write_atomic(self.root / name, data)

@@ -618,6 +618,8 @@ NOT_ABOUT_NOTES = {
     "/api/openapi.json",  # the API description: the same document for every reader
     "/help", "/about", "/follow", "/favicon.ico",  # the same help, about and feed-list pages for every reader
     "/unsubscribe/<token>",  # an e-mail's unsubscribe link: asks to confirm, names no note
+    # the glossary (programme vocabulary, no note), its history and edit form (tests/test_glossary_edit.py)
+    "/glossary", "/glossary/edit", "/glossary/history", "/glossary/history/<rev>",
 }
 
 

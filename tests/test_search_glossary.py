@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,34 @@ def test_the_api_reports_the_expansions(client):
     data = client.get("/api/search", query_string={"q": "birth registration"}).get_json()
     assert data["expanded"] and data["expanded"][0]["terms"]["fr"] == ["enregistrement des naissances"]
     assert isinstance(data["other_languages"], int)
+
+
+def _other_language_hits(html: str) -> str:
+    """The part of a results page under its "In other languages" heading."""
+    return html.split('id="other-languages"', 1)[1] if 'id="other-languages"' in html else ""
+
+
+def test_the_results_page_counts_the_other_languages_and_offers_them(client):
+    api = client.get("/api/search", query_string={"q": "mental health", "per_page": 100}).get_json()
+    others = [h for h in api["hits"] if h["language"] != "en"]
+    own = len(api["hits"]) - len(others)
+    assert own and others and api["other_languages"] == len(others)
+    assert [h["language"] for h in api["hits"]] == ["en"] * own + [h["language"] for h in others]
+    page = client.get("/search", query_string={"q": "mental health", "per_page": 100}).get_data(as_text=True)
+    assert f"{len(others)} results are in other languages" in page
+    under = _other_language_hits(page)
+    assert all(f'/notes/{h["slug"]}"' in under for h in others)
+    assert not any(f'/notes/{h["slug"]}"' in under for h in api["hits"] if h["language"] == "en")
+    # with fewer results a page, the link leads to the page where the other languages begin
+    first = client.get("/search", query_string={"q": "mental health", "per_page": 1}).get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+#other-languages)">show them</a>', first)
+    assert link, "no link to the results in other languages"
+    assert f"page={own + 1}" in link.group(1).replace("&amp;", "&")
+    shown = client.get(link.group(1).replace("&amp;", "&").split("#")[0]).get_data(as_text=True)
+    assert f'/notes/{others[0]["slug"]}"' in _other_language_hits(shown)
+
+
+def test_the_other_languages_are_offered_in_french_too(client):
+    client.get("/lang/fr")
+    page = client.get("/search", query_string={"q": "santé mentale"}).get_data(as_text=True)
+    assert 'id="other-languages"' in page and "Dans d’autres langues" in page

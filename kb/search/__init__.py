@@ -29,8 +29,10 @@ words in any note. Queries never reach whoosh's parser: queryparse bounds them a
 """
 from __future__ import annotations
 
+from .glossary import GlossaryError, parse as parse_glossary
 from .index import SearchIndex
 from .schema import INDEX_VERSION
 from .types import LANGS, Hit, IndexDoc, SearchQuery, SearchResults
 
-__all__ = ["INDEX_VERSION", "LANGS", "Hit", "IndexDoc", "SearchIndex", "SearchQuery", "SearchResults"]
+__all__ = ["INDEX_VERSION", "LANGS", "GlossaryError", "Hit", "IndexDoc", "SearchIndex", "SearchQuery", "SearchResults",
+           "parse_glossary"]

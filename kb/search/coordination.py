@@ -2,11 +2,16 @@
 
 A query's groups are its meaningful words (stop words of every language are left out when the query is
 compiled; "x OR y" and a quoted phrase are one group each). A note matches when it holds enough of them;
-its score is the sum of the groups' BM25F scores times the share of the groups it holds. Short queries rank
-the notes holding every group first (a tier above the others); queries of QUESTION_WORDS or more groups are
+its score is the sum of the groups' scores times the share of the groups it holds. A group's score is
+saturated once over all its fields, as BM25F does: the per-field BM25 scores of a word (title, summary
+and body, stemmed and exact) are added, read as a weighted term frequency (divided by the word's idf) and
+saturated with BM25's k1, so that one word found everywhere in a note cannot outweigh several words.
+Short queries rank the notes holding every group first (a tier above the others); queries of
+QUESTION_WORDS or more words as typed (stop words included: a sentence, not a list of keywords) are
 questions: no tier, the share alone weighs the near misses, and fewer groups are needed. Quoted phrases
 stay strict: a note must hold every phrase. A note's match depends on the note alone, so a filter narrows
-the results and never changes how the notes inside it rank."""
+the results and never changes how the notes inside it rank; a filter that leaves less than a page may
+widen the match to the notes holding any of the words, ranked after the others (``widened``)."""
 from __future__ import annotations
 
 import math
@@ -15,44 +20,67 @@ from typing import Any
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.query import And, Query
 
-QUESTION_WORDS = 6  # groups from which a query is a question
-TIER = 1_000_000.0  # added to the score of a note holding every group (taken off before it is shown)
+QUESTION_WORDS = 6  # words (as typed, stop words included) from which a query is a question
+TIER = 1_000_000.0  # added per tier to the score of a note (taken off before it is shown)
+K1 = 1.2  # BM25's term-frequency saturation, applied once per group over all its fields
 
 
-def needed(count: int) -> int:
+def needed(count: int, question: bool = False) -> int:
     """How many of ``count`` groups a note must hold: all of one or two; most of three to five; a third of
     a question's (at least two)."""
     if count <= 2:
         return count
-    if count < QUESTION_WORDS:
+    if not question and count < QUESTION_WORDS:
         return count // 2 + 1
     return max(2, math.ceil(count / 3))
 
 
-def coordinated(groups: list[Any], strict: list[bool]) -> Any:
-    """The query of a search's groups; ``strict`` marks the groups every note must hold (phrases)."""
+def coordinated(groups: list[Any], strict: list[bool], typed: int = 0, repeats: list[int] | None = None) -> Any:
+    """The query of a search's groups; ``strict`` marks the groups every note must hold (phrases); ``typed``
+    is how many words the reader typed (stop words included), which makes a question of a sentence;
+    ``repeats`` how often each group was typed (a word repeated in a question weighs more)."""
     if len(groups) == 1:
         return groups[0]
     if len(groups) <= 2:
         return And(groups)  # a short query is an AND; SearchIndex loosens it when nothing matches
-    return Coordinated(groups, strict, needed(len(groups)), tiered=len(groups) < QUESTION_WORDS)
+    question = max(typed, len(groups)) >= QUESTION_WORDS
+    return Coordinated(groups, strict, needed(len(groups), question), tiered=not question, repeats=repeats)
+
+
+def _group_idf(group: Any, searcher: Any) -> float:
+    """The idf of a group's rarest term in any field: what one occurrence of the group is worth."""
+    best = 0.0
+    for fieldname, text in group.iter_all_terms():
+        best = max(best, searcher.idf(fieldname, text))
+    return best or 1.0
 
 
 class Coordinated(Query):
     """Documents holding at least ``need`` of ``groups`` and every ``strict`` one, scored by coordination."""
 
-    def __init__(self, groups: list[Any], strict: list[bool], need: int, tiered: bool, boost: float = 1.0):
+    def __init__(self, groups: list[Any], strict: list[bool], need: int, tiered: bool, boost: float = 1.0,
+                 prefer: int = 0, repeats: list[int] | None = None):
         self.groups, self.strict, self.need, self.tiered, self.boost = list(groups), list(strict), need, tiered, boost
+        self.prefer = prefer  # widened: the notes holding this many groups rank a tier above the others
+        self.repeats = list(repeats) if repeats else [1] * len(self.groups)
+
+    def widened(self) -> "Coordinated":
+        """The same query matching the notes holding any of the groups, the ones it matched ranked first in
+        the same order (a tier above the others)."""
+        return Coordinated(self.groups, self.strict, 1, self.tiered, self.boost, prefer=self.need,
+                           repeats=self.repeats)
 
     def __repr__(self) -> str:
-        return f"Coordinated({self.groups!r}, need={self.need}, tiered={self.tiered})"
+        return f"Coordinated({self.groups!r}, need={self.need}, tiered={self.tiered}, prefer={self.prefer})"
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Coordinated) and self.groups == other.groups and self.strict == other.strict
-                and (self.need, self.tiered, self.boost) == (other.need, other.tiered, other.boost))
+                and (self.need, self.tiered, self.boost, self.prefer, self.repeats) ==
+                (other.need, other.tiered, other.boost, other.prefer, other.repeats))
 
     def __hash__(self) -> int:
-        return hash((tuple(self.groups), tuple(self.strict), self.need, self.tiered, self.boost))
+        return hash((tuple(self.groups), tuple(self.strict), self.need, self.tiered, self.boost, self.prefer,
+                     tuple(self.repeats)))
 
     def is_leaf(self) -> bool:
         return False
@@ -69,15 +97,17 @@ class Coordinated(Query):
         sums: dict[int, float] = {}
         required = sum(self.strict)
         strict_held: dict[int, int] = {}
-        for group, strict in zip(self.groups, self.strict):
+        for group, strict, repeats in zip(self.groups, self.strict, self.repeats):
             m = group.matcher(searcher, context)
+            idf = _group_idf(group, searcher) if scored else 1.0
             while m.is_active():
                 docnum = m.id()
                 held[docnum] = held.get(docnum, 0) + 1
                 if strict:
                     strict_held[docnum] = strict_held.get(docnum, 0) + 1
                 if scored:
-                    sums[docnum] = sums.get(docnum, 0.0) + m.score()
+                    tf = m.score() / idf  # the fields' BM25 scores as one weighted term frequency
+                    sums[docnum] = sums.get(docnum, 0.0) + repeats * idf * (K1 + 1) * tf / (tf + K1)
                 m.next()
         ids = sorted(d for d, n in held.items() if n >= self.need and (not required or strict_held.get(d) == required))
         if not ids:
@@ -85,11 +115,13 @@ class Coordinated(Query):
         if not scored:
             return ListMatcher(ids)
         total = len(self.groups)
-        weights = [self.boost * sums[d] * held[d] / total + (TIER if self.tiered and held[d] == total else 0.0)
+        weights = [self.boost * sums[d] * held[d] / total
+                   + (TIER if self.tiered and held[d] == total else 0.0)
+                   + (TIER if self.prefer and held[d] >= self.prefer else 0.0)
                    for d in ids]
         return ListMatcher(ids, weights=weights)
 
 
 def shown(score: float) -> float:
-    """A score as shown: without the tier of the notes holding every group."""
-    return score - TIER if score >= TIER else score
+    """A score as shown: without the tiers (every group held; the match before it was widened)."""
+    return score % TIER if score >= TIER else score

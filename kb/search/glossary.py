@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import Message, N_
 from ..yamlio import YamlError, load as load_yaml
 from . import textnorm
 from .analysis import ANALYSE
@@ -25,7 +26,15 @@ MAX_TERM_WORDS = 6
 
 
 class GlossaryError(ValueError):
-    """The glossary is not valid: the message names the line."""
+    """The glossary is not valid: the message (a kb.errors.Message) names the line."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+
+def _error(msgid: str, **params) -> GlossaryError:
+    return GlossaryError(Message(msgid, **params))
 
 
 @dataclass
@@ -68,35 +77,52 @@ def _key(lang: str, term: str) -> tuple[str, ...]:
     return tuple(s for w in textnorm.words(term) if (s := ANALYSE[lang](w)))
 
 
+def _entry_lines(text: str) -> list[int]:
+    """The numbers of the lines holding an entry; GlossaryError at the first line that is neither an entry
+    ('- ' first), a comment nor blank (an entry written over several lines, say)."""
+    lines = []
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if line.startswith("-"):
+            lines.append(n)
+        elif stripped and not stripped.startswith("#"):
+            raise _error(N_("glossary.yml line %(line)s: each entry is one line starting with “- ” "
+                            "(like - {en: water, fr: eau, ar: ماء})"), line=n)
+    return lines
+
+
 def parse(text: str) -> Glossary:
     """The glossary in ``text``; GlossaryError naming the line of the first problem."""
+    lines = _entry_lines(text)
     try:
         data = load_yaml(text)
     except YamlError as exc:
-        raise GlossaryError(f"glossary.yml is not valid YAML: {exc}") from None
+        raise _error(N_("glossary.yml is not valid YAML: %(problem)s"), problem=str(exc)) from None
     if data is None:
         return Glossary()
-    lines = [n for n, line in enumerate(text.splitlines(), 1) if line.startswith("-")]
     if not isinstance(data, list) or len(lines) != len(data):
-        raise GlossaryError("glossary.yml must be a list with one entry per line starting with '- '")
+        raise _error(N_("glossary.yml must be a list with one entry per line starting with “- ”"))
     glossary = Glossary(keys={lang: {} for lang in LANGS})
     for line, item in zip(lines, data):
         if not isinstance(item, dict):
-            raise GlossaryError(f"glossary.yml line {line}: an entry is a mapping like {{en: …, fr: …, ar: …}}")
+            raise _error(N_("glossary.yml line %(line)s: an entry is a mapping like {en: …, fr: …, ar: …}"),
+                         line=line)
         unknown = sorted(str(k) for k in item if k not in LANGS)
         if unknown:
-            raise GlossaryError(f"glossary.yml line {line}: unknown language {', '.join(unknown)} "
-                                f"(use {', '.join(LANGS)})")
+            raise _error(N_("glossary.yml line %(line)s: unknown language %(unknown)s (use %(known)s)"),
+                         line=line, unknown=", ".join(unknown), known=", ".join(LANGS))
         entry: dict[str, list[str]] = {}
         for lang, value in item.items():
             terms = [value] if isinstance(value, str) else value
             if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
-                raise GlossaryError(f"glossary.yml line {line}: {lang} must be a term or a list of terms")
+                raise _error(N_("glossary.yml line %(line)s: %(lang)s must be a term or a list of terms"),
+                             line=line, lang=lang)
             if any(not _key(lang, t) for t in terms):
-                raise GlossaryError(f"glossary.yml line {line}: a {lang} term has only stop words")
+                raise _error(N_("glossary.yml line %(line)s: a %(lang)s term has only stop words"),
+                             line=line, lang=lang)
             entry[lang] = [textnorm.nfc(t.strip()) for t in terms]
         if len(entry) < 2:
-            raise GlossaryError(f"glossary.yml line {line}: an entry needs at least two languages")
+            raise _error(N_("glossary.yml line %(line)s: an entry needs at least two languages"), line=line)
         glossary.entries.append(entry)
         for lang, terms in entry.items():
             for term in terms:
@@ -112,14 +138,14 @@ class GlossaryFile:
         self.path = path
         self.glossary = Glossary()
         self.error: str | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     def current(self) -> Glossary:
         if self.path is None:
             return self.glossary
         try:
             stat = os.stat(self.path)
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a saved file is a new one (atomic write)
         except OSError:
             stamp = None
         if stamp != self._stamp:

@@ -106,6 +106,8 @@ class _Search:
             positive, base, final = self._loosen(positive, base, final)
         elif final and not and_total:
             self.messages.append("No note contains all of your words; showing notes with some of them.")
+        if final and self._widens(positive, final):
+            positive, base, final = self._widen(positive, base, final)
         if self.timed_out:
             self.messages.append("This search took too long; the results may be incomplete.")
         facets = all_facets(self.gen, base, self.filters, self.grouped)
@@ -163,6 +165,23 @@ class _Search:
             self.messages.append("No note contains all of your words; showing notes with some of them.")
             return loose, loose_base, self.filters.restrict(loose_base)
         return positive, base, final
+
+    def _widens(self, positive: Any, final: frozenset[int]) -> bool:
+        """A filtered search whose filters leave less than the page asked for: the notes inside the filters
+        holding any of the words are added after the others (the reader narrowed the notes already)."""
+        return (isinstance(positive, Coordinated) and positive.need > 1 and not positive.prefer
+                and any(docs is not None for docs in self.filters.by_facet.values())
+                and len(final) - self.spare(final) < self.end and not self._late())
+
+    def _widen(self, positive: Any, base: frozenset[int], final: frozenset[int]) -> tuple[Any, frozenset[int],
+                                                                                          frozenset[int]]:
+        wide = positive.widened()
+        scoring = None
+        if self.relevance:
+            proximity = self.compiled.proximity
+            scoring = AndMaybe(wide, proximity) if proximity is not None else wide
+        added = self.filters.restrict(self._pass(wide, scoring))
+        return wide, base | added, final | added
 
     def _pass(self, positive: Any, scoring: Any) -> frozenset[int]:
         """Visible notes matching; with ``scoring``, also ranks the requested page into ``self.ranked``."""

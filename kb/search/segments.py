@@ -6,6 +6,8 @@ from typing import Any
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F, BM25FScorer
 
+from .types import LANGS
+
 
 class Segment:
     """What kb reads from one whoosh segment, kept while the segment lives: a segment never changes except
@@ -51,12 +53,18 @@ class Segment:
         return self.lengths[fieldname]
 
 
+BODY_B = 1.0
+
+
 class CachedBM25F(BM25F):
     """whoosh's BM25F, reading each document's field length from a list kept with the segment's other
     caches: whoosh reads it from the column file for every posting scored (a fifth of a query's time)."""
 
     def __init__(self, segments: dict[str, tuple[Any, Segment]]):
-        super().__init__()
+        # bodies are normalised fully by their length (B=1): the notes range from a quiz item to a 25,000-word
+        # treaty, whose length says how much it says, not that each word matters more; titles and summaries
+        # keep whoosh's 0.75
+        super().__init__(**{f"body_{lang}_B": BODY_B for lang in LANGS + ("all",)})
         self.segments = segments  # whoosh segment id -> (segment reader, cache), filled by Generation
 
     def scorer(self, searcher, fieldname, text, qf=1):

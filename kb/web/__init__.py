@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, admin, api, auth, browse, errors, i18n, notes, search
 from .helpers import admins_only, audit_address_end, audit_address_start, current_wiki, template_globals
-from . import attachments, audit, comments, editor, feeds, manage, notify, openapi, packs, redaction, reviews, ux
+from . import attachments, audit, comments, editor, feeds, glossary, manage, notify, openapi, packs, redaction, reviews, ux
 from .caching import init_caching
 from .security import KbLoginManager, init_security, refuse_large_bodies
 
@@ -72,6 +72,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(attachments.bp)  # files beside the notes: served, uploaded, removed
     app.register_blueprint(attachments.api_bp)
     csrf.exempt(attachments.api_bp)  # as the API: tokens need none; cookie sessions are checked in security.py
+    app.register_blueprint(glossary.bp)  # the cross-language glossary: read by all, edited by focal points
     init_caching(app)  # gzip, ETag/304, hashed static URLs
 
 

@@ -21,6 +21,7 @@ EVENTS = {
     "note_restore": N_("Earlier version restored"), "note_redact": N_("Passage redacted"),
     "note_import": N_("Notes imported"), "redirect_drop": N_("Old name freed"),
     "note_review": N_("Marked still accurate"),
+    "glossary_save": N_("Glossary changed"),
     "pack_internal": N_("Internal pack downloaded"), "login": N_("Signed in"),
     "login_failed": N_("Sign-in failed"), "sessions_end": N_("Signed out everywhere"),
     "password_change": N_("Password changed"), "password_reset": N_("Password reset"),

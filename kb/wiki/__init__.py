@@ -29,6 +29,7 @@ from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
 from . import attachments, commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving, syncing
+from . import glossary as glossary_file  # GlossaryMethods
 from ..history_remote import RemoteHistory
 from .attachments import Attachment, Files
 from .syncing import Pulled, join as join_remote, replays
@@ -69,9 +70,10 @@ class NoteView:
 
 
 @replays("save", "import_paths", "rename", "delete", "undelete", "drop_redirect", "restore", "redact_passage",
-         "redact_revision", "upload", "remove_attachment", "mark_reviewed")  # when another node pushed first,
-class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMethods):  # the write runs again on
-    # top (syncing.py); review dates, attachments and the content remote: their methods live in those modules
+         "redact_revision", "upload", "remove_attachment", "mark_reviewed", "save_glossary")  # another node first:
+class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMethods, glossary_file.GlossaryMethods):
+    # the write runs again on top (syncing.py); review dates, attachments, the content remote and the glossary:
+    # their methods live in those modules
     def __init__(self, content_dir: Path, index_dir: Path, base_url: str = "", remote: str = ""):
         self.content_dir = Path(content_dir)
         self.taxonomy = Taxonomy.load(self.content_dir / "taxonomy.yml")
