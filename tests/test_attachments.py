@@ -319,3 +319,14 @@ def test_a_pdfs_embedded_files_and_scripts_do_not_survive(as_user):
     cleaned = pikepdf.open(io.BytesIO(body))
     assert len(cleaned.attachments) == 0 and "/AA" not in cleaned.pages[0] and "/OpenAction" not in cleaned.Root
     assert b"Amina" not in body and b"submitForm" not in body and b"app.alert" not in body
+
+
+def test_a_large_table_is_sent_as_kept_under_its_strong_etag_even_to_a_gzip_client(as_user):
+    moussa = as_user("moussa")
+    table = b"place,count\n" + b"".join(b"Agadez,%d\n" % i for i in range(2000))  # compressible, over 1 KB
+    data = api_upload(moussa, PUBLIC, "counts.csv", table).get_json()
+    served = moussa.get(data["url"], headers={"Accept-Encoding": "gzip"})
+    assert served.status_code == 200 and "Content-Encoding" not in served.headers
+    assert served.get_data() == table
+    etag, weak = served.get_etag()
+    assert etag == data["sha256"] and not weak

@@ -201,6 +201,8 @@ def _validators_and_static_lifetimes(response: Response) -> Response:
 # --- gzip -----------------------------------------------------------------------------------------------
 
 def _compressible(response: Response) -> bool:
+    if response.headers.get("Content-Disposition", "").startswith("attachment"):
+        return False  # a download (an attachment) goes byte for byte as kept, under its strong ETag (its SHA-256)
     mimetype = response.mimetype or ""
     return mimetype.startswith("text/") or mimetype in COMPRESSIBLE
 
