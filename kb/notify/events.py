@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import access
 from ..accounts_model import AuditEntry, User, now_utc
@@ -105,11 +106,15 @@ class Collector:
         self.db, self.wiki, self.settle = db, wiki, settle
 
     def start(self) -> None:
-        """A new installation hears of what happens from now on, not of the whole past."""
-        with self.db.writing() as session:
-            if session.get(NotifyState, CURSOR) is None:
-                last = session.scalar(select(func.max(AuditEntry.id))) or 0
-                session.add(NotifyState(name=CURSOR, value=last))
+        """A new installation hears of what happens from now on, not of the whole past. Safe when several
+        workers start at once: one of them sets the cursor, the others find it set."""
+        try:
+            with self.db.writing() as session:
+                if session.get(NotifyState, CURSOR) is None:
+                    last = session.scalar(select(func.max(AuditEntry.id))) or 0
+                    session.add(NotifyState(name=CURSOR, value=last))
+        except IntegrityError:
+            pass  # another worker set it between our look and our insert
 
     def pending(self) -> bool:
         """Cheap: is there anything past the cursor?"""

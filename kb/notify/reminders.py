@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import N_
 from .events import encode_params
@@ -49,14 +50,17 @@ def remind_reviewers(notifier: "Notifier", day: dt.date | None = None) -> int:
     """Once a day: each reviewer of a published note overdue or due within 30 days hears of it, once per note
     and due date (a note reviewed again falls due on another day, and is told again then). How many items."""
     day = day or dt.datetime.now(dt.timezone.utc).date()
-    with notifier.db.writing() as session:
-        state = session.get(NotifyState, REMINDED_ON, with_for_update=True)
-        if state is not None and state.value >= day.toordinal():
-            return 0  # another process or an earlier run made today's
-        if state is None:
-            session.add(NotifyState(name=REMINDED_ON, value=day.toordinal()))
-        else:
-            state.value = day.toordinal()
+    try:
+        with notifier.db.writing() as session:
+            state = session.get(NotifyState, REMINDED_ON, with_for_update=True)
+            if state is not None and state.value >= day.toordinal():
+                return 0  # another process or an earlier run made today's
+            if state is None:
+                session.add(NotifyState(name=REMINDED_ON, value=day.toordinal()))
+            else:
+                state.value = day.toordinal()
+    except IntegrityError:
+        return 0  # another process took today's first, at the same moment
     accounts = [u for u in notifier.users.list() if u.active]
     made = 0
     for due in notifier.wiki.reviews_due(accounts=accounts, day=day):
