@@ -146,8 +146,9 @@ class SearchIndex(Writes):
                 self._drop_searcher()
                 return None
             try:
-                ix = gen.ix if gen is not None and gen.path == found[0] else windex.open_dir(str(found[0]))
-                fresh = Generation(found[0], found[1], ix, self._segments)
+                same = gen is not None and gen.path == found[0]
+                ix = gen.ix if same else windex.open_dir(str(found[0]))
+                fresh = Generation(found[0], found[1], ix, self._segments, previous=gen if same else None)
             except Exception as exc:
                 if error is not None:
                     failures.release(error)
@@ -156,7 +157,7 @@ class SearchIndex(Writes):
                 found = self.files.pointer()
                 continue
             if gen is not None:
-                gen.close()
+                gen.close(keep=fresh.reused)
             self._gen, self._segments = fresh, fresh.segments
             return fresh
         raise error  # type: ignore[misc]
