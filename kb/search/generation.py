@@ -22,7 +22,7 @@ class Generation:
         self.path, self.pointer, self.ix = path, pointer, ix
         by_id: dict[str, tuple[Any, Segment]] = {}
         # the previous searcher's segment readers are reused (kb.search.readers): only new segments open
-        self.searcher, self.reused = open_searcher(ix, CachedBM25F(by_id),
+        self.searcher, self.reused, self.number = open_searcher(ix, CachedBM25F(by_id),
                                                    previous.reader if previous is not None else None)
         self.reader = self.searcher.reader()
         self.live = frozenset(self.reader.all_doc_ids())

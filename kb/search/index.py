@@ -10,6 +10,7 @@ filters and access, the columns and the field lengths used in scoring are cached
 (kb.search.segments) and survive reopening, so after a save only the new small segment is read."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import threading
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 from whoosh import index as windex
 
-from . import failures, query as querying
+from . import changes, failures, query as querying
 from .files import IndexFiles
 from .generation import Generation
 from .glossary import GlossaryFile
@@ -50,6 +51,7 @@ class SearchIndex(Writes):
         self._gen: Generation | None = None
         self._segments: dict[str, Segment] = {}  # kept across reopenings while the segments live
         self._init_writes()
+        self._listeners: list[Callable[[set[str] | None], Any]] = []
         # set by the owner (kb.indexing) to refill the index from content/ when it is found missing or
         # unreadable while serving; runs in a background thread, at most once per REPAIR_EVERY seconds
         self.on_damage: Callable[[], Any] | None = None
@@ -128,6 +130,8 @@ class SearchIndex(Writes):
         with self._lock:
             if self._gen is not None:
                 self._gen.close()
+                for callback in self._listeners:  # what was read from it may be gone
+                    callback(None)
             self._gen, self._segments = None, {}
 
     def _current(self) -> Generation | None:
@@ -159,8 +163,31 @@ class SearchIndex(Writes):
             if gen is not None:
                 gen.close(keep=fresh.reused)
             self._gen, self._segments = fresh, fresh.segments
+            self._changed(gen, fresh)
             return fresh
         raise error  # type: ignore[misc]
+
+    def listen(self, callback: Callable[[set[str] | None], Any]) -> None:
+        """Call ``callback`` with the notes touched since the searcher last moved on (None: any may have
+        been), each time it moves to a newer state of the index: what caches keyed by it must drop."""
+        self._listeners.append(callback)
+
+    def _changed(self, old: Generation | None, new: Generation) -> None:
+        touched = None
+        if old is not None and old.path == new.path:
+            touched = changes.between(new.path, old.number, new.number)
+        if touched == set():
+            return
+        for callback in self._listeners:
+            try:
+                callback(touched)
+            except Exception as exc:
+                failures.failed("a cache could not drop what the index changed", exc)
+
+    def sync(self) -> None:
+        """Move to the newest state of the index now (telling the listeners what changed)."""
+        with self._lock:
+            self._current()
 
     # reading --------------------------------------------------------------------------------------------
     def doc_count(self) -> int:
@@ -168,6 +195,21 @@ class SearchIndex(Writes):
         with self._lock:
             gen = self._current()
             return gen.searcher.doc_count() if gen is not None else 0
+
+    def stored(self, slug: str) -> tuple[str, dt.datetime | None] | None:
+        """(hash of the note's file, its date) as the index holds them, or None when it holds no such note:
+        for a note without a date of its own that date is its last commit's, read from git when indexed."""
+        try:
+            with self._lock:
+                gen = self._current()
+                own = gen.docs("slug", slug) if gen is not None else frozenset()
+                if not own:
+                    return None
+                fields = gen.searcher.stored_fields(min(own))
+                return fields.get("hash", ""), fields["doc"].get("updated")
+        except Exception as exc:
+            failures.failed("reading the index entry of %s failed", exc, slug)
+            return None
 
     def stored_hashes(self) -> dict[str, str]:
         """slug -> sha1 of the note file, for drift checks; empty if there is no index."""

@@ -35,12 +35,12 @@ def _adopt(reader: Any, segment: Any) -> bool:
     return True
 
 
-def open_searcher(ix: Any, weighting: Any, previous: Any | None = None) -> tuple[Searcher, list[Any]]:
-    """A searcher over the index's latest generation, and the previous searcher's leaf readers it reused
-    (the caller closes the others). ``previous`` is a reader of the same index (or None)."""
+def open_searcher(ix: Any, weighting: Any, previous: Any | None = None) -> tuple[Searcher, list[Any], int]:
+    """A searcher over the index's latest generation, the previous searcher's leaf readers it reused (the
+    caller closes the others) and whoosh's generation number. ``previous``: a reader of the same index."""
     toc = ix._read_toc()
     if not toc.segments:
-        return Searcher(EmptyReader(ix.schema), weighting=weighting, fromindex=ix), []
+        return Searcher(EmptyReader(ix.schema), weighting=weighting, fromindex=ix), [], toc.generation
     open_readers: dict[str, Any] = {}
     if previous is not None:
         open_readers = {_segment_key(leaf.segment()): leaf for leaf, _ in previous.leaf_readers()
@@ -61,4 +61,5 @@ def open_searcher(ix: Any, weighting: Any, previous: Any | None = None) -> tuple
         raise
     # always a MultiReader: its generation is the table of contents' (up_to_date compares it), whatever
     # the generation the reused readers were opened at
-    return Searcher(MultiReader(readers, generation=toc.generation), weighting=weighting, fromindex=ix), reused
+    searcher = Searcher(MultiReader(readers, generation=toc.generation), weighting=weighting, fromindex=ix)
+    return searcher, reused, toc.generation

@@ -27,7 +27,7 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import commits, drafting, importing, moves, redaction, review, revisions, saving
+from . import commits, drafting, importing, moves, pages, redaction, review, revisions, saving
 from .importing import ImportReport, count_sources
 from .indexing import Indexer
 from .drafting import normalise_body, practice_template, title_name
@@ -72,6 +72,8 @@ class Wiki:
         self.renderer = Renderer(link_base="/notes/", base_url=base_url)  # its own full URLs are note links too
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer)
         self.redirects = Redirects(self.store)
+        self.pages = pages.PageCache()  # note pages' cached parts, dropped as the index reports changes
+        self.index.listen(self.pages.drop)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
 
     # --- reading ----------------------------------------------------------------------------
@@ -197,29 +199,24 @@ class Wiki:
     def updated_of(self, note: Note) -> dt.datetime | None:
         if note.meta.updated:
             return note.meta.updated
+        try:  # the index holds the last commit's date, read when the note was indexed: no git per view
+            indexed = self.index.stored(note.slug)
+            if indexed and indexed[1] and indexed[0] == content_hash(self.store.read_bytes(note.slug)):
+                return indexed[1]
+        except KbError:
+            pass
         revs = self.history.log(self.store.relpath(note.slug), limit=1)
         return revs[0].date if revs else None
 
     def view(self, user: Any, slug: str) -> NoteView:
+        """A note page's content for this user; all but the note and whether they may edit it is cached per
+        reader class and dropped when the index says a note it shows changed (kb.wiki.pages)."""
         note = self.get_note(user, slug)
+        self.index.sync()  # caught up with the index (and its change notices) before the cache is asked
         allowed = access.read_filter(user, self.taxonomy)
-        updated = self.updated_of(note)
-        translations, newer = {}, []
-        for lang, other_slug in note.meta.translations.items():
-            try:
-                other = self.get_note(user, other_slug)
-            except NoteNotFound:
-                continue
-            if lang != note.meta.language:
-                translations[lang] = other_slug
-                other_updated = self.updated_of(other)
-                if updated and other_updated and other_updated.date() > updated.date():
-                    newer.append(lang)
-        return NoteView(note=note, rendered=self.render(user, note), updated=updated,
-                        backlinks=self.index.backlinks(slug, allowed),
-                        related=self.index.related(slug, allowed, limit=5),
-                        translations=translations, newer_translations=newer,
-                        can_edit=self.can_edit(user, note))
+        key = (slug, content_hash(self.store.read_bytes(slug)), pages.reader_class(allowed), pages.stamp(self))
+        parts = self.pages.get_or_build(key, lambda seen: pages.view_parts(self, user, note, allowed, seen))
+        return NoteView(note=note, can_edit=self.can_edit(user, note), **parts)
 
     def search(self, user: Any, query: SearchQuery) -> SearchResults:
         return self.index.search(query, access.read_filter(user, self.taxonomy))
