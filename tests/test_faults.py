@@ -127,7 +127,7 @@ def start_save_loop(site: Path, slug: str, first: int) -> subprocess.Popen:
 
 # Where the kill lands: after a random-ish pause (anywhere in the write path), or exactly while git is
 # staging or committing (the moment that can leave .git/index.lock behind).
-KILL_POINTS = [("pause", 0.05), ("pause", 0.17), ("pause", 0.29), ("git", "add"), ("git", "commit"),
+KILL_POINTS = [("pause", 0.05), ("pause", 0.17), ("pause", 0.29), ("git", "add"), ("git", "commit-tree"),
                ("lock", "index.lock"), ("lock", "index.lock")]
 
 
