@@ -211,6 +211,29 @@ class SearchIndex(Writes):
             failures.failed("reading the index entry of %s failed", exc, slug)
             return None
 
+    def state(self) -> tuple[str, int] | None:
+        """(the live generation folder's name, whoosh's generation number in it), or None without an index."""
+        with self._lock:
+            gen = self._current()
+            return (gen.path.name, gen.number) if gen is not None else None
+
+    def touched_since(self, state: tuple[str, int]) -> set[str] | None:
+        """The notes written or removed (and those they link to) since ``state``; None when unknown."""
+        with self._lock:
+            gen = self._current()
+            if gen is None or gen.path.name != state[0]:
+                return None
+            return changes.between(gen.path, int(state[1]), gen.number)
+
+    def stored_hashes_of(self, slugs: set[str]) -> dict[str, str]:
+        """stored_hashes for these notes only (those the index holds)."""
+        out = {}
+        for slug in slugs:
+            found = self.stored(slug)
+            if found is not None:
+                out[slug] = found[0]
+        return out
+
     def stored_hashes(self) -> dict[str, str]:
         """slug -> sha1 of the note file, for drift checks; empty if there is no index."""
         with self._lock:

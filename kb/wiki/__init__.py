@@ -361,12 +361,14 @@ class Wiki:
     def rebuild_index(self, progress: Callable[[int], None] | None = None):
         return self.indexer.rebuild(progress)
 
-    def check_index(self, repair: bool = False):
+    def check_index(self, repair: bool = False, quick: bool = False):
+        """Compare the index with content/ (repair: re-index what drifted; quick: at start, read only the
+        notes changed since the last check, kb.wiki.drift)."""
         with self.store.locked():
             if repair:  # at start: no write is in flight, so a temporary file is a killed write's leftover
                 for name in self.store.remove_leftovers():
                     log.warning("removed %s, left by an interrupted write", name)
-            return self.indexer.check(repair=repair)
+            return self.indexer.check(repair=repair, quick=quick)
 
     def close(self) -> None:
         self.index.close()
