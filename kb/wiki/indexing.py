@@ -76,8 +76,9 @@ class Indexer:
                 fallback = dates.get(self.store.relpath(slug), (None, None))[1]
         return build_doc(note, raw, self.taxonomy, self.renderer, fallback)
 
-    def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None):
-        dates = self.history.last_changes() if len(slugs) > 20 else None
+    def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None, dates: dict | None = None):
+        if dates is None and len(slugs) > 20:
+            dates = self.history.last_changes()
         for slug in slugs:
             try:
                 yield self.doc_for(slug, dates)
@@ -86,11 +87,18 @@ class Indexer:
             if progress:
                 progress(1)
 
-    def refresh(self, slugs: list[str]) -> list[str]:
-        """Re-index these notes (removing those gone or invalid); return the problems found."""
+    def refresh(self, slugs: list[str], revision: str | None = None, paths: list[str] = ()) -> list[str]:
+        """Re-index these notes (removing those gone or invalid); return the problems found. ``revision``:
+        the commit just made of ``paths``, the last change of those notes (no search of the history)."""
         errors: list[str] = []
         present = [s for s in slugs if self.store.exists(s)]
-        docs = list(self._docs(present, errors))
+        dates = None
+        committed = {self.store.relpath(s) for s in present} & set(paths)
+        if revision and committed == {self.store.relpath(s) for s in present}:
+            head = self.history.log(limit=1)
+            if head and head[0].id == revision:
+                dates = {path: (revision, head[0].date) for path in committed}
+        docs = list(self._docs(present, errors, dates=dates))
         indexed = {d.slug for d in docs}
         gone = [s for s in slugs if s not in indexed]
         if gone:

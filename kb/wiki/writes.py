@@ -145,7 +145,7 @@ def change(wiki: "Wiki", actor: str, lock: bool = True) -> Iterator[Change]:
                 ch.take_back()
             raise
         if ch.slugs:
-            wiki.indexer.refresh(ch.slugs)
+            wiki.indexer.refresh(ch.slugs, ch.revision, ch.paths)
     emit(wiki, actor, ch.events)
 
 
