@@ -60,6 +60,7 @@ class NoteView:
     translations: dict[str, str] = field(default_factory=dict)  # language -> slug, readable ones only
     newer_translations: list[str] = field(default_factory=list)  # languages whose version changed after this one
     can_edit: bool = False
+    shared: dict = field(default_factory=dict, repr=False, compare=False)  # kept with the cached parts (pages.py)
 
 
 class Wiki:

@@ -58,7 +58,7 @@ def _size(parts: dict) -> int:
     html = len(getattr(rendered, "html", "") or "") + len(repr(getattr(rendered, "toc", "")))
     hits = sum(len(getattr(h, "summary", "") or "") + 300 for h in (*parts.get("backlinks", ()),
                                                                      *parts.get("related", ())))
-    return 2 * html + hits + 1000
+    return 2 * html + hits + 1000 + SharedPages.MAX_PAGES * (html + 12_000)  # with whole pages kept beside
 
 
 class PageCache:
@@ -157,4 +157,16 @@ def view_parts(wiki: "Wiki", user: Any, note: Note, allowed: Any, seen: set[str]
     related = wiki.index.related(note.slug, allowed, limit=5)
     seen.update(h.slug for h in (*backlinks, *related))
     return dict(rendered=rendered, updated=updated, backlinks=backlinks, related=related,
-                translations=translations, newer_translations=newer)
+                translations=translations, newer_translations=newer, shared=SharedPages())
+
+
+class SharedPages(dict):
+    """What the web keeps with a cached entry, dropped with it: whole pages as served to anonymous readers
+    (same reader class, so the same page), one per interface language and address; at most MAX_PAGES."""
+
+    MAX_PAGES = 6
+
+    def keep(self, key: Any, page: str) -> None:
+        if len(self) >= self.MAX_PAGES:
+            self.pop(next(iter(self)))
+        self[key] = page
