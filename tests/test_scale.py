@@ -259,3 +259,23 @@ def test_a_save_commits_its_own_note_only_and_runs_no_porcelain_commit(wiki, use
     edit(wiki, user("admin"), AGADEZ, body="Another body.\n")
     assert git(content, "show", "--name-only", "--format=", "HEAD").split() == [f"{AGADEZ}.md"]
     assert git(content, "diff", "--cached", "--name-only").split() == ["by-hand.txt"]
+
+
+# --- whole pages for anonymous readers -------------------------------------------------------------------------
+
+def test_an_anonymous_page_kept_whole_follows_what_it_shows_and_is_never_a_signed_in_page(app, wiki, user, as_user):
+    anonymous, url = app.test_client(), f"/notes/{AGADEZ}"
+    first = anonymous.get(url).get_data(as_text=True)
+    assert anonymous.get(url).get_data(as_text=True) == first
+    new_note(wiki, user("moussa"), "hidden-draft-pointer", f"See [[{AGADEZ}]].", status="draft",
+             title="Hidden draft pointer")
+    new_note(wiki, user("admin"), "public-pointer", f"See [[{AGADEZ}]].", status="published",
+             visibility="public", title="Public pointer note")
+    page = anonymous.get(url).get_data(as_text=True)
+    assert "Public pointer note" in page and "Hidden draft pointer" not in page
+    moussa = as_user("moussa").get(url).get_data(as_text=True)
+    assert "Hidden draft pointer" in moussa and "Sign out" in moussa
+    assert "Hidden draft pointer" not in anonymous.get(url).get_data(as_text=True)
+    french = anonymous.get(url, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert 'lang="fr"' in french and french != page
+    assert anonymous.get(url).get_data(as_text=True) == page
