@@ -6,7 +6,6 @@ benchmarks/scale.py; these tests check that the shortcuts never show a reader so
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import textwrap
