@@ -19,7 +19,8 @@ loopback port:
 - import of 1,000 new notes into the site (`kb import`), then `kb index rebuild`.
 
 ``--code DIR`` serves and runs the command line from another checkout (e.g. the main branch, for a
-before/after comparison). Writes benchmarks/out/scale-<timestamp>.json and prints a Markdown table.
+before/after comparison). ``--git-files 100000 --code A,B`` only times a save's git commit (History.commit
+of one note) in a flat folder of that many notes, with each checkout's git calls. Writes benchmarks/out/scale-<timestamp>.json and prints a Markdown table.
 Loopback only; every loop is bounded in time and count.
 """
 from __future__ import annotations
@@ -46,6 +47,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from compare_peer import get, memory  # noqa: E402
 from search_bench import CORPUS, OUT, QUERIES, log, machine, make_site, pct  # noqa: E402
+
+from kb.history import History  # noqa: E402
 from tests.liveserver import Server, site_env  # noqa: E402
 
 TIMEOUT = 120.0
@@ -271,6 +274,36 @@ def run_size(n: int, args) -> dict:
         return result
 
 
+_COMMITS = """
+import sys, time
+from pathlib import Path
+from kb.history import History
+repo, files, times = Path(sys.argv[1]), int(sys.argv[2]), []
+for i in range(5):
+    name = f"note-{i * 997 % files:06d}.md"
+    (repo / name).write_text((repo / name).read_text() + f"edit {time.time_ns()}\\n")
+    started = time.perf_counter()
+    History(repo).commit([name], f"Edit {i}", "bench")
+    times.append(time.perf_counter() - started)
+print(" ".join(f"{t:.3f}" for t in times))
+"""
+
+
+def git_commits(code: Path, files: int, repo: Path) -> list[float]:
+    """History.commit of one changed note (five times) in a flat folder of ``files`` notes, with the git
+    calls of ``code``; the folder is made once (git add of all) and reused by the next checkout."""
+    if not (repo / ".git").exists():
+        repo.mkdir(parents=True)
+        for i in range(files):
+            (repo / f"note-{i:06d}.md").write_text(f"---\ntitle: Note {i}\n---\nBody of note {i}.\n")
+        History(repo).init()
+    proc = subprocess.run([sys.executable, "-c", _COMMITS, str(repo), str(files)], cwd=code, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(code)}, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"git commits: {proc.stderr[-2000:]}")
+    return [float(t) for t in proc.stdout.split()]
+
+
 def table(results: list[dict], info: dict, label: str) -> str:
     head = "| | " + " | ".join(f"{r['notes']:,} notes" for r in results) + " |"
     rows = [head, "|---" * (len(results) + 1) + "|"]
@@ -316,7 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--view-seconds", type=float, default=20.0)
     parser.add_argument("--code", default=str(ROOT), help="the kb checkout to serve and run")
     parser.add_argument("--label", default="")
+    parser.add_argument("--git-files", type=int, default=0,
+                        help="only time a save's git commit in a flat folder of this many notes, per --code")
     args = parser.parse_args(argv)
+    if args.git_files:
+        with tempfile.TemporaryDirectory(prefix="kb-scale-git-") as tmp:
+            for code in args.code.split(","):
+                times = git_commits(Path(code).resolve(), args.git_files, Path(tmp) / "repo")
+                print(f"{code}: commit of one note among {args.git_files:,}: median {statistics.median(times):.2f} s "
+                      f"(each: {', '.join(f'{t:.2f}' for t in times)})")
+        return 0
     if not CORPUS.is_dir():
         raise SystemExit(f"the shared corpus is not at {CORPUS}")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()] + ([135] if args.huge else [])
