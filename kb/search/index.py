@@ -172,9 +172,9 @@ class SearchIndex(Writes):
         been), each time it moves to a newer state of the index: what caches keyed by it must drop."""
         self._listeners.append(callback)
 
-    def _changed(self, old: Generation | None, new: Generation) -> None:
+    def _changed(self, old: Generation | None, new: Generation | None) -> None:
         touched = None
-        if old is not None and old.path == new.path:
+        if old is not None and new is not None and old.path == new.path:
             touched = changes.between(new.path, old.number, new.number)
         if touched == set():
             return
@@ -185,9 +185,14 @@ class SearchIndex(Writes):
                 failures.failed("a cache could not drop what the index changed", exc)
 
     def sync(self) -> None:
-        """Move to the newest state of the index now (telling the listeners what changed)."""
-        with self._lock:
-            self._current()
+        """Move to the newest state of the index now (telling the listeners what changed); never raises
+        (an index that cannot be opened just now counts as changed everywhere)."""
+        try:
+            with self._lock:
+                self._current()
+        except Exception as exc:
+            failures.failed("search index could not be reopened", exc)
+            self._changed(None, None)
 
     # reading --------------------------------------------------------------------------------------------
     def doc_count(self) -> int:
