@@ -304,8 +304,8 @@ def git_commits(code: Path, files: int, repo: Path) -> list[float]:
     return [float(t) for t in proc.stdout.split()]
 
 
-def table(results: list[dict], info: dict, label: str) -> str:
-    head = "| | " + " | ".join(f"{r['notes']:,} notes" for r in results) + " |"
+def table(results: list[dict], info: dict, label: str, heads: list[str] | None = None) -> str:
+    head = "| | " + " | ".join(heads or [f"{r['notes']:,} notes" for r in results]) + " |"
     rows = [head, "|---" * (len(results) + 1) + "|"]
 
     def row(name: str, fn) -> None:
@@ -336,10 +336,29 @@ def table(results: list[dict], info: dict, label: str) -> str:
     row("`kb index rebuild`, s", lambda r: f"{r['rebuild_s']:.1f}")
     row("building the site (`kb import` of all), s", lambda r: f"{r['build_import_s']:.0f}")
     errors = sum(r["search"]["errors"] + r["pages"]["errors"] + len(r["saves"]["errors"]) for r in results)
+    if heads:
+        return "\n".join(rows) + "\n"
     return (f"**{label}** ({info['date']}; {info['machine']['nproc']} cores, {info['machine']['cpu']}, "
             f"{info['machine']['ram']}, Python {info['machine']['python']}, Whoosh {info['machine']['whoosh']}; "
             f"load average {info['load_before'][0]:.1f} before, {info['load_after'][0]:.1f} after; "
             f"{errors} errors)\n\n" + "\n".join(rows) + "\n")
+
+
+def compare(files: list[str]) -> str:
+    """One table of several runs (e.g. before and after), their columns side by side per size."""
+    runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in files]
+    cols, heads, lines = [], [], []
+    for run in runs:
+        info = run["info"]
+        label = info.get("label") or Path(info.get("code", "")).name
+        lines.append(f"- {label}: {info['date']}, load average {info['load_before'][0]:.1f} before, "
+                     f"{info['load_after'][0]:.1f} after")
+    for i in range(max(len(run["results"]) for run in runs)):
+        for run in runs:
+            if i < len(run["results"]):
+                cols.append(run["results"][i])
+                heads.append(f"{run['results'][i]['notes']:,}: {run['info'].get('label') or Path(run['info']['code']).name}")
+    return "\n".join(lines) + "\n\n" + table(cols, runs[-1]["info"], "", heads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="")
     parser.add_argument("--git-files", type=int, default=0,
                         help="only time a save's git commit in a flat folder of this many notes, per --code")
+    parser.add_argument("--compare", default="", help="only print one table of these raw files (comma-separated)")
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(args.compare.split(",")))
+        return 0
     if args.git_files:
         with tempfile.TemporaryDirectory(prefix="kb-scale-git-") as tmp:
             for code in args.code.split(","):
@@ -363,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"the shared corpus is not at {CORPUS}")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()] + ([135] if args.huge else [])
     info = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-            "load_before": os.getloadavg(), "code": args.code}
+            "load_before": os.getloadavg(), "code": args.code, "label": args.label}
     results = [run_size(n, args) for n in sizes]
     info["load_after"] = os.getloadavg()
     OUT.mkdir(parents=True, exist_ok=True)
