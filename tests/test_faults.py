@@ -226,7 +226,7 @@ def test_sigkill_of_the_server_during_api_saves(site, tmp_path):
             assert line.startswith("ok")  # one save acknowledged: the server is writing
             acknowledged.append(int(line.split()[1]))
             deadline = time.monotonic() + 20
-            while not children_running(server.proc.pid, "commit") and time.monotonic() < deadline:
+            while not children_running(server.proc.pid, "commit-tree") and time.monotonic() < deadline:
                 pass
             assert time.monotonic() < deadline, "no git commit seen"
             os.killpg(server.proc.pid, signal.SIGKILL)  # the whole server, mid-commit
