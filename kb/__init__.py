@@ -56,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         if not wiki.index.exists():
             wiki.rebuild_index()
         else:
-            wiki.check_index(repair=True)
+            wiki.check_index(repair=True, quick=True)  # only what changed since the last check is read
         wiki.index.warm()  # the searcher open and its caches filled before the first request
     wiki.start_sync(values["KB_SYNC_SECONDS"])  # with KB_GIT_REMOTE only
     init_web(app)

@@ -303,6 +303,8 @@ def _placeholder_re(nonce: str) -> re.Pattern:
     return re.compile(r'<a [^>]*?title="wl-' + nonce + r'-(\d+)"[^>]*>[^<]*</a>')
 
 
+# a lookahead on the first character lets the regex engine skip most positions at once (same matches): the
+# note-URL and inline-marker steps were most of the time of indexing a long note
 _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"^(?:`{3,}|~{3,})[^\n]*$", " ", re.M),                       # fence lines (code stays)
     (r"<!--.*?(?:-->|\Z)", " ", re.S),                             # comments
@@ -311,11 +313,11 @@ _PLAIN_STEPS = [(re.compile(p, flags), r) for p, r, flags in [
     (r"^[ \t]*\[(?!\^)[^\]\n]+\]:[ \t]*\S+.*$", " ", re.M),         # reference definitions
     (r"\[\^[^\[\]\n]+\]:?", "", 0),                                # footnote markers
     (WIKILINK_RE.pattern, lambda m: m.group(2) or " ", 0),  # the label only: never the target's name
-    (r"!?\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])", r"\1", 0),  # links, images -> their text
-    (_NOTE_URL_RE.pattern + r"[^\s()\[\]<>\"']*", " ", re.I),  # note URLs written out: never a linked name
+    (r"(?=[!\[])!?\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])", r"\1", 0),  # links, images -> their text
+    ("(?=[/h])" + _NOTE_URL_RE.pattern + r"[^\s()\[\]<>\"']*", " ", re.I),  # note URLs written out: never a linked name
     (r"^[ \t]*(?:#{1,6}[ \t]|>[ >\t]*|(?:[-*+]|\d{1,9}[.)])[ \t]+)", " ", re.M),  # block markers
     (r"^[ \t]*[-=*_|: \t]{3,}$", " ", re.M),                        # rules, underlines, table rules
-    (r"[*`]+|~~|\b_+|_+\b", "", 0),                                  # inline markers, not snake_case
+    (r"(?=[*`~_])(?:[*`]+|~~|\b_+|_+\b)", "", 0),                    # inline markers, not snake_case
     (r"\|", " ", 0),                                                # table pipes
 ]]
 

@@ -127,7 +127,7 @@ def start_save_loop(site: Path, slug: str, first: int) -> subprocess.Popen:
 
 # Where the kill lands: after a random-ish pause (anywhere in the write path), or exactly while git is
 # staging or committing (the moment that can leave .git/index.lock behind).
-KILL_POINTS = [("pause", 0.05), ("pause", 0.17), ("pause", 0.29), ("git", "add"), ("git", "commit"),
+KILL_POINTS = [("pause", 0.05), ("pause", 0.17), ("pause", 0.29), ("git", "add"), ("git", "commit-tree"),
                ("lock", "index.lock"), ("lock", "index.lock")]
 
 
@@ -226,7 +226,7 @@ def test_sigkill_of_the_server_during_api_saves(site, tmp_path):
             assert line.startswith("ok")  # one save acknowledged: the server is writing
             acknowledged.append(int(line.split()[1]))
             deadline = time.monotonic() + 20
-            while not children_running(server.proc.pid, "commit") and time.monotonic() < deadline:
+            while not children_running(server.proc.pid, "commit-tree") and time.monotonic() < deadline:
                 pass
             assert time.monotonic() < deadline, "no git commit seen"
             os.killpg(server.proc.pid, signal.SIGKILL)  # the whole server, mid-commit

@@ -14,6 +14,8 @@ Inside, one module per job, imports pointing down:
     suggest     "did you mean"
     generation  one open searcher and the document sets cached for it (filters, facets, access, groups)
     segments    what is cached per whoosh segment, and the scoring that reads it
+    readers     a new searcher reusing the previous one's readers of unchanged segments
+    changes     the notes each index commit touched (CHANGES), for caches in every process; no whoosh
     schema      the fields, INDEX_VERSION, the codec, a note's fields                          (analysis)
     analysis    the index terms of a text per language                                         (textnorm)
     files       the index folder without whoosh: generations, CURRENT, locks, the write queue

@@ -8,6 +8,7 @@ from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
+from .readers import open_searcher
 from .schema import ACCESS_FIELDS
 from .segments import CachedBM25F, Segment
 from .types import fold_key, reading_order, strings
@@ -16,10 +17,13 @@ from .types import fold_key, reading_order, strings
 class Generation:
     """One open searcher and the document sets cached for it; used under SearchIndex._lock only."""
 
-    def __init__(self, path: Path, pointer: Any, ix: Any, segments: dict[str, Segment]):
+    def __init__(self, path: Path, pointer: Any, ix: Any, segments: dict[str, Segment],
+                 previous: "Generation | None" = None):
         self.path, self.pointer, self.ix = path, pointer, ix
         by_id: dict[str, tuple[Any, Segment]] = {}
-        self.searcher = ix.searcher(weighting=CachedBM25F(by_id))
+        # the previous searcher's segment readers are reused (kb.search.readers): only new segments open
+        self.searcher, self.reused, self.number = open_searcher(ix, CachedBM25F(by_id),
+                                                   previous.reader if previous is not None else None)
         self.reader = self.searcher.reader()
         self.live = frozenset(self.reader.all_doc_ids())
         self.leaves: list[tuple[Any, int, Segment]] = []
@@ -50,9 +54,16 @@ class Generation:
     def _key(self, leaf: Any) -> str:
         return f"{self.path.name}/{leaf.segment().segment_id()}"
 
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.searcher.close()
+    def close(self, keep: list[Any] = ()) -> None:
+        """Close the searcher, except the segment readers in ``keep`` (reused by the next generation)."""
+        if not keep:
+            with contextlib.suppress(Exception):
+                self.searcher.close()
+            return
+        for leaf, _ in self.reader.leaf_readers():
+            if not any(leaf is kept for kept in keep):
+                with contextlib.suppress(Exception):
+                    leaf.close()
 
     def docs(self, fieldname: str, value: str) -> frozenset[int]:
         """Live notes whose ``fieldname`` holds ``value`` (an indexed term)."""

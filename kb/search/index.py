@@ -10,6 +10,7 @@ filters and access, the columns and the field lengths used in scoring are cached
 (kb.search.segments) and survive reopening, so after a save only the new small segment is read."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import threading
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 from whoosh import index as windex
 
-from . import failures, query as querying
+from . import changes, failures, query as querying
 from .files import IndexFiles
 from .generation import Generation
 from .glossary import GlossaryFile
@@ -50,6 +51,7 @@ class SearchIndex(Writes):
         self._gen: Generation | None = None
         self._segments: dict[str, Segment] = {}  # kept across reopenings while the segments live
         self._init_writes()
+        self._listeners: list[Callable[[set[str] | None], Any]] = []
         # set by the owner (kb.indexing) to refill the index from content/ when it is found missing or
         # unreadable while serving; runs in a background thread, at most once per REPAIR_EVERY seconds
         self.on_damage: Callable[[], Any] | None = None
@@ -128,6 +130,8 @@ class SearchIndex(Writes):
         with self._lock:
             if self._gen is not None:
                 self._gen.close()
+                for callback in self._listeners:  # what was read from it may be gone
+                    callback(None)
             self._gen, self._segments = None, {}
 
     def _current(self) -> Generation | None:
@@ -146,8 +150,9 @@ class SearchIndex(Writes):
                 self._drop_searcher()
                 return None
             try:
-                ix = gen.ix if gen is not None and gen.path == found[0] else windex.open_dir(str(found[0]))
-                fresh = Generation(found[0], found[1], ix, self._segments)
+                same = gen is not None and gen.path == found[0]
+                ix = gen.ix if same else windex.open_dir(str(found[0]))
+                fresh = Generation(found[0], found[1], ix, self._segments, previous=gen if same else None)
             except Exception as exc:
                 if error is not None:
                     failures.release(error)
@@ -156,10 +161,38 @@ class SearchIndex(Writes):
                 found = self.files.pointer()
                 continue
             if gen is not None:
-                gen.close()
+                gen.close(keep=fresh.reused)
             self._gen, self._segments = fresh, fresh.segments
+            self._changed(gen, fresh)
             return fresh
         raise error  # type: ignore[misc]
+
+    def listen(self, callback: Callable[[set[str] | None], Any]) -> None:
+        """Call ``callback`` with the notes touched since the searcher last moved on (None: any may have
+        been), each time it moves to a newer state of the index: what caches keyed by it must drop."""
+        self._listeners.append(callback)
+
+    def _changed(self, old: Generation | None, new: Generation | None) -> None:
+        touched = None
+        if old is not None and new is not None and old.path == new.path:
+            touched = changes.between(new.path, old.number, new.number)
+        if touched == set():
+            return
+        for callback in self._listeners:
+            try:
+                callback(touched)
+            except Exception as exc:
+                failures.failed("a cache could not drop what the index changed", exc)
+
+    def sync(self) -> None:
+        """Move to the newest state of the index now (telling the listeners what changed); never raises
+        (an index that cannot be opened just now counts as changed everywhere)."""
+        try:
+            with self._lock:
+                self._current()
+        except Exception as exc:
+            failures.failed("search index could not be reopened", exc)
+            self._changed(None, None)
 
     # reading --------------------------------------------------------------------------------------------
     def doc_count(self) -> int:
@@ -167,6 +200,44 @@ class SearchIndex(Writes):
         with self._lock:
             gen = self._current()
             return gen.searcher.doc_count() if gen is not None else 0
+
+    def stored(self, slug: str) -> tuple[str, dt.datetime | None] | None:
+        """(hash of the note's file, its date) as the index holds them, or None when it holds no such note:
+        for a note without a date of its own that date is its last commit's, read from git when indexed."""
+        try:
+            with self._lock:
+                gen = self._current()
+                own = gen.docs("slug", slug) if gen is not None else frozenset()
+                if not own:
+                    return None
+                fields = gen.searcher.stored_fields(min(own))
+                return fields.get("hash", ""), fields["doc"].get("updated")
+        except Exception as exc:
+            failures.failed("reading the index entry of %s failed", exc, slug)
+            return None
+
+    def state(self) -> tuple[str, int] | None:
+        """(the live generation folder's name, whoosh's generation number in it), or None without an index."""
+        with self._lock:
+            gen = self._current()
+            return (gen.path.name, gen.number) if gen is not None else None
+
+    def touched_since(self, state: tuple[str, int]) -> set[str] | None:
+        """The notes written or removed (and those they link to) since ``state``; None when unknown."""
+        with self._lock:
+            gen = self._current()
+            if gen is None or gen.path.name != state[0]:
+                return None
+            return changes.between(gen.path, int(state[1]), gen.number)
+
+    def stored_hashes_of(self, slugs: set[str]) -> dict[str, str]:
+        """stored_hashes for these notes only (those the index holds)."""
+        out = {}
+        for slug in slugs:
+            found = self.stored(slug)
+            if found is not None:
+                out[slug] = found[0]
+        return out
 
     def stored_hashes(self) -> dict[str, str]:
         """slug -> sha1 of the note file, for drift checks; empty if there is no index."""

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from whoosh import index as windex
 from whoosh.reading import SegmentReader
 
-from . import failures
+from . import changes, failures
 from .files import IndexFiles
 from .schema import INDEX_VERSION, SCHEMA, codec, doc_fields
 from .types import IndexDoc, doc_from_json, doc_to_json
@@ -151,7 +151,8 @@ class Writes:
                 ops = self.files.read(files)
                 if op is not None:
                     ops.append(op)
-                self._apply(writer, ops)
+                touched = self._apply(writer, ops)
+                changes.record(found[0], writer.generation, touched)  # before the commit: see changes.py
                 writer.commit(merge=False)
             except BaseException:
                 writer.cancel()
@@ -165,7 +166,9 @@ class Writes:
         return True
 
     @staticmethod
-    def _apply(writer: Any, ops: list[dict]) -> None:
+    def _apply(writer: Any, ops: list[dict]) -> set[str]:
+        """Write the ops' final state of each note; return the notes touched (written or removed, and the
+        notes those written link to: their backlinks change)."""
         final: dict[str, IndexDoc | None] = {}  # slug -> last state; one writer cannot see its own adds
         for op in ops:
             try:
@@ -176,10 +179,18 @@ class Writes:
                     final.update((str(slug), None) for slug in op["slugs"])
             except (KeyError, TypeError, ValueError):
                 log.warning("skipping malformed search update %.200r", op)
-        for slug, doc in final.items():
-            writer.delete_by_term("slug", slug)
-            if doc is not None:
-                writer.add_document(**doc_fields(doc))
+        touched = set(final)
+        if not final:
+            return touched
+        # one reader for every delete: whoosh's delete_by_term without one opens (and closes) a reader of
+        # every segment per call, 0.4 s per note at 100,000 notes in 33 segments
+        with writer.searcher() as searcher:
+            for slug, doc in final.items():
+                writer.delete_by_term("slug", slug, searcher=searcher)
+                if doc is not None:
+                    writer.add_document(**doc_fields(doc))
+                    touched.update(doc.links)
+        return touched
 
     def flush(self, timeout: float = 5.0) -> int:
         """Apply queued updates now if the lock frees within ``timeout``; return how many remain queued."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, g, render_template, request, session
 from flask_login import current_user
 
 from .. import access
@@ -31,7 +31,16 @@ def home():
 @bp.get("/notes/<slug>")
 def show(slug: str):
     view = g.pop("kb_note_view", None) or current_wiki().view(current_user, slug)  # caching built it already
-    return render_template("notes/show.html", view=view, note=view.note)
+    # an anonymous reader's page is the same for every anonymous reader (one reader class, no session, no
+    # form token): kept with the view's cached parts, and dropped with them when a note it shows changes
+    key = None if getattr(current_user, "is_authenticated", False) or "_flashes" in session else \
+        (ui_lang(), request.host_url, request.full_path)
+    page = view.shared.get(key) if key is not None else None
+    if page is None:
+        page = render_template("notes/show.html", view=view, note=view.note)
+        if key is not None and hasattr(view.shared, "keep"):
+            view.shared.keep(key, page)
+    return page
 
 
 @bp.get("/notes/<slug>/raw")

@@ -28,7 +28,8 @@ from ..render import Rendered, Renderer
 from ..search import Hit, SearchIndex, SearchQuery, SearchResults
 from ..store import Store, content_hash
 from ..taxonomy import LANGUAGES, Taxonomy
-from . import attachments, commits, drafting, importing, moves, redaction, review, reviewing, revisions, saving, syncing
+from . import attachments, commits, drafting, importing, moves, pages, redaction, review, reviewing, revisions, saving
+from . import syncing
 from . import glossary as glossary_file  # GlossaryMethods
 from ..history_remote import RemoteHistory
 from .attachments import Attachment, Files
@@ -67,6 +68,7 @@ class NoteView:
     newer_translations: list[str] = field(default_factory=list)  # languages whose version changed after this one
     can_edit: bool = False
     attachments: list[Attachment] = field(default_factory=list)  # the files beside the note
+    shared: dict = field(default_factory=dict, repr=False, compare=False)  # kept with the cached parts (pages.py)
 
 
 @replays("save", "import_paths", "rename", "delete", "undelete", "drop_redirect", "restore", "redact_passage",
@@ -84,6 +86,8 @@ class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMet
         self.files = Files(self.store)  # attachments: content/_files/<slug>/<name>
         self.indexer = Indexer(self.store, self.history, self.index, self.taxonomy, self.renderer, self.files)
         self.redirects = Redirects(self.store)
+        self.pages = pages.PageCache()  # note pages' cached parts, dropped as the index reports changes
+        self.index.listen(self.pages.drop)
         self.audit: AuditSink | None = None  # where the write path records who changed what (create_app sets it)
         # called as hook(kind, old, new) after a note is moved: ("rename", slug, new slug), ("delete", slug, trash
         # id), ("undelete", trash id, slug); what lives beside notes (comments) follows them
@@ -215,29 +219,26 @@ class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMet
     def updated_of(self, note: Note) -> dt.datetime | None:
         if note.meta.updated:
             return note.meta.updated
+        try:  # the index holds the last commit's date, read when the note was indexed: no git per view
+            indexed = self.index.stored(note.slug)
+            if indexed and indexed[1] and indexed[0] == content_hash(self.store.read_bytes(note.slug)):
+                return indexed[1]
+        except KbError:
+            pass
         revs = self.history.log(self.store.relpath(note.slug), limit=1)
         return revs[0].date if revs else None
 
     def view(self, user: Any, slug: str) -> NoteView:
+        """A note page's content for this user; all but the note and whether they may edit it is cached per
+        reader class and dropped when the index says a note it shows changed (kb.wiki.pages)."""
         note = self.get_note(user, slug)
+        self.index.sync()  # caught up with the index (and its change notices) before the cache is asked
         allowed = access.read_filter(user, self.taxonomy)
-        updated = self.updated_of(note)
-        translations, newer = {}, []
-        for lang, other_slug in note.meta.translations.items():
-            try:
-                other = self.get_note(user, other_slug)
-            except NoteNotFound:
-                continue
-            if lang != note.meta.language:
-                translations[lang] = other_slug
-                other_updated = self.updated_of(other)
-                if updated and other_updated and other_updated.date() > updated.date():
-                    newer.append(lang)
-        return NoteView(note=note, rendered=self.render(user, note), updated=updated,
-                        backlinks=self.index.backlinks(slug, allowed),
-                        related=self.index.related(slug, allowed, limit=5),
-                        translations=translations, newer_translations=newer,
-                        can_edit=self.can_edit(user, note), attachments=self.files.infos(slug))
+        raw = self.store.read_bytes(slug)
+        key = (slug, self.files.digest(slug, raw), pages.reader_class(allowed), pages.stamp(self),
+               dt.datetime.now(dt.timezone.utc).date())  # its files too; review marks turn "overdue" with the date
+        parts = self.pages.get_or_build(key, lambda seen: pages.view_parts(self, user, note, allowed, seen))
+        return NoteView(note=note, can_edit=self.can_edit(user, note), attachments=self.files.infos(slug), **parts)
 
     def search(self, user: Any, query: SearchQuery) -> SearchResults:
         return self.index.search(query, access.read_filter(user, self.taxonomy))
@@ -376,12 +377,14 @@ class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMet
     def rebuild_index(self, progress: Callable[[int], None] | None = None):
         return self.indexer.rebuild(progress)
 
-    def check_index(self, repair: bool = False):
+    def check_index(self, repair: bool = False, quick: bool = False):
+        """Compare the index with content/ (repair: re-index what drifted; quick: at start, read only the
+        notes changed since the last check, kb.wiki.drift)."""
         with self.store.locked():
             if repair:  # at start: no write is in flight, so a temporary file is a killed write's leftover
                 for name in self.store.remove_leftovers():
                     log.warning("removed %s, left by an interrupted write", name)
-            return self.indexer.check(repair=repair)
+            return self.indexer.check(repair=repair, quick=quick)
 
     def close(self) -> None:
         if self.syncer is not None:

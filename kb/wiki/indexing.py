@@ -14,6 +14,7 @@ from ..search import IndexDoc, SearchIndex
 from ..store import Store, content_hash
 from ..taxonomy import Taxonomy
 from .attachments import Files
+from . import drift as drift_record
 
 Progress = Callable[[int], None] | None
 REBUILD_ABOVE = 200  # a repair this large (and a quarter of the notes) rebuilds: one huge update is slower
@@ -84,8 +85,9 @@ class Indexer:
         return build_doc(note, raw, self.taxonomy, self.renderer, fallback, self.files.texts(slug),
                          self.files.digest(slug, raw))
 
-    def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None):
-        dates = self.history.last_changes() if len(slugs) > 20 else None
+    def _docs(self, slugs: list[str], errors: list[str], progress: Progress = None, dates: dict | None = None):
+        if dates is None and len(slugs) > 20:
+            dates = self.history.last_changes()
         for slug in slugs:
             try:
                 yield self.doc_for(slug, dates)
@@ -94,11 +96,18 @@ class Indexer:
             if progress:
                 progress(1)
 
-    def refresh(self, slugs: list[str]) -> list[str]:
-        """Re-index these notes (removing those gone or invalid); return the problems found."""
+    def refresh(self, slugs: list[str], revision: str | None = None, paths: list[str] = ()) -> list[str]:
+        """Re-index these notes (removing those gone or invalid); return the problems found. ``revision``:
+        the commit just made of ``paths``, the last change of those notes (no search of the history)."""
         errors: list[str] = []
         present = [s for s in slugs if self.store.exists(s)]
-        docs = list(self._docs(present, errors))
+        dates = None
+        committed = {self.store.relpath(s) for s in present} & set(paths)
+        if revision and committed == {self.store.relpath(s) for s in present}:
+            head = self.history.log(limit=1)
+            if head and head[0].id == revision:
+                dates = {path: (revision, head[0].date) for path in committed}
+        docs = list(self._docs(present, errors, dates=dates))
         indexed = {d.slug for d in docs}
         gone = [s for s in slugs if s not in indexed]
         if gone:
@@ -107,34 +116,47 @@ class Indexer:
             self.index.upsert(docs)
         return errors
 
-    def rebuild(self, progress: Progress = None) -> tuple[int, list[str]]:
+    def rebuild(self, progress: Progress = None, stats: dict | None = None) -> tuple[int, list[str]]:
         """Rebuild the whole index from content/ into a fresh directory, swapped in when complete."""
         errors: list[str] = []
-        count = self.index.rebuild(self._docs(self.store.slugs(), errors, progress))
+        slugs = self.store.slugs()
+        stats = drift_record.file_stats(self.store.root, slugs) if stats is None else stats  # before reading
+        count = self.index.rebuild(self._docs(slugs, errors, progress))
+        drift_record.save(self, self.index.state(), stats, drift_record.invalid_slugs(errors))
         return count, errors
 
-    def check(self, repair: bool = False) -> Drift:
+    def check(self, repair: bool = False, quick: bool = False) -> Drift:
         """Compare the index with content/; with repair, re-index what drifted (all of it, into a fresh
-        generation, when the index was missing or unreadable or most of it drifted)."""
+        generation, when the index was missing or unreadable or most of it drifted). ``quick`` (at start)
+        reads only the notes changed since the last check recorded (kb.wiki.drift), when it can tell."""
         drift = Drift()
         created = self.index.ensure()
-        indexed = self.index.stored_hashes()
-        for slug in self.store.slugs():
-            try:
-                digest = self.files.digest(slug, self.store.read_bytes(slug))  # its attachments too
-            except (KbError, OSError):
-                continue
-            if slug not in indexed:
-                drift.missing.append(slug)
-            elif indexed[slug] != digest:
-                drift.stale.append(slug)
-        on_disk = set(self.store.slugs())
-        drift.orphaned = sorted(s for s in indexed if s not in on_disk)
+        state = self.index.state()
+        slugs = self.store.slugs()
+        on_disk = set(slugs)
+        stats = drift_record.file_stats(self.store.root, slugs)  # with their attachments'
+        suspects = drift_record.suspects(self, stats) if quick and not created else None
+        if suspects is not None:
+            drift_record.compare(self, suspects, on_disk, drift)
+        else:
+            indexed = self.index.stored_hashes()
+            for slug in slugs:
+                try:
+                    digest = self.files.digest(slug, self.store.read_bytes(slug))  # its attachments too
+                except (KbError, OSError):
+                    continue
+                if slug not in indexed:
+                    drift.missing.append(slug)
+                elif indexed[slug] != digest:
+                    drift.stale.append(slug)
+            drift.orphaned = sorted(s for s in indexed if s not in on_disk)
         changed = drift.missing + drift.stale + drift.orphaned
         if repair and changed and (created or len(changed) > max(REBUILD_ABOVE, len(on_disk) // 4)):
-            drift.invalid = self.rebuild()[1]
-        elif repair and changed:
+            drift.invalid = self.rebuild(stats=stats)[1]  # records the check itself
+            return drift
+        if repair and changed:
             drift.invalid = self.refresh(changed)
         else:
             drift.invalid = []
+        drift_record.save(self, state, stats, set(changed) | drift_record.invalid_slugs(drift.invalid))
         return drift

@@ -171,7 +171,7 @@ def change(wiki: "Wiki", actor: str, lock: bool = True) -> Iterator[Change]:
         if wiki.remote and ch.committed:
             syncing.publish(wiki, start)  # rejected or unreachable: taken back, raises (see syncing.py)
         if ch.slugs:
-            wiki.indexer.refresh(ch.slugs)
+            wiki.indexer.refresh(ch.slugs, ch.revision, ch.paths)
     emit(wiki, actor, ch.events)
 
 
