@@ -330,3 +330,15 @@ def test_a_large_table_is_sent_as_kept_under_its_strong_etag_even_to_a_gzip_clie
     assert served.get_data() == table
     etag, weak = served.get_etag()
     assert etag == data["sha256"] and not weak
+
+
+def test_a_cached_note_page_shows_a_new_file_and_loses_a_removed_one(as_user, client):
+    first = client.get(f"/notes/{PUBLIC}").get_data(as_text=True)  # an anonymous page, kept whole
+    assert "counts-for-the-page.csv" not in first
+    moussa = as_user("moussa")
+    data = api_upload(moussa, PUBLIC, "counts-for-the-page.csv", b"place,count\nKayes,4\n").get_json()
+    assert data["name"] in client.get(f"/notes/{PUBLIC}").get_data(as_text=True)
+    token = csrf_token(moussa, f"/notes/{PUBLIC}/files")
+    assert moussa.delete(f"/api/notes/{PUBLIC}/attachments/{data['name']}",
+                         headers={"X-CSRFToken": token}).status_code == 200
+    assert data["name"] not in client.get(f"/notes/{PUBLIC}").get_data(as_text=True)
