@@ -16,9 +16,10 @@ from whoosh.query.compound import PreloadedOr as Or
 
 from . import queryparse, textnorm
 from .analysis import ANALYSE, analyse_words, term_all
-from .coordination import coordinated
+from .coordination import QUESTION_WORDS, coordinated
 from .generation import Generation
 from .glossary import Glossary
+from .proximity import Pairs
 from .schema import POSITIONS, SECTIONS
 from .types import LANGS
 
@@ -170,12 +171,39 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
         compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats)
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
-    if len(plain) >= PROXIMITY_MIN_WORDS:
+    if len(groups) >= QUESTION_WORDS:  # a question (as coordinated() counts): its neighbouring words together
+        compiled.proximity = _pairs(typed_groups)
+    elif len(plain) >= PROXIMITY_MIN_WORDS:
         phrases = [_Phrase(f"{section}_{lang}", terms, boost=boost)
                    for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
                    for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
         compiled.proximity = Or(phrases) if phrases else None
     return compiled
+
+
+def _pairs(typed: list[tuple[queryparse.Item, ...]]) -> Pairs | None:
+    """The neighbouring plain words of a query as typed (stop words left out, as the index's positions
+    leave them out), for each field with positions."""
+    words: list[str | None] = []  # None: a phrase or an OR between plain words (no pair across it)
+    for group in typed:
+        if len(group) == 1 and group[0].kind == "word":
+            words += [w for w in textnorm.words(group[0].text) if term_all(w)]
+        else:
+            words.append(None)
+    pairs = []
+    for first, second in zip(words, words[1:]):
+        if first is None or second is None:
+            continue
+        fields = []
+        for lang in LANGS + ("all",):
+            a, b = ANALYSE[lang](first), ANALYSE[lang](second)
+            if a and b:
+                for section, boost in SECTIONS.items():
+                    if f"{section}_{lang}" in POSITIONS:
+                        fields.append((f"{section}_{lang}", a, b, boost * (ALL_WEIGHT if lang == "all" else 1.0)))
+        if fields:
+            pairs.append(fields)
+    return Pairs(pairs) if pairs else None
 
 
 def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], glossary: Glossary) -> list[bool]:
