@@ -171,13 +171,14 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
         compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats)
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
-    if len(groups) >= QUESTION_WORDS:  # a question (as coordinated() counts): its neighbouring words together
-        compiled.proximity = _pairs(typed_groups)
-    elif len(plain) >= PROXIMITY_MIN_WORDS:
-        phrases = [_Phrase(f"{section}_{lang}", terms, boost=boost)
-                   for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
-                   for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
-        compiled.proximity = Or(phrases) if phrases else None
+    proximity = []
+    if len(plain) >= PROXIMITY_MIN_WORDS:  # the plain words as a phrase
+        proximity = [_Phrase(f"{section}_{lang}", terms, boost=boost)
+                     for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
+                     for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
+    if len(groups) >= QUESTION_WORDS and (pairs := _pairs(typed_groups)) is not None:
+        proximity.append(pairs)  # a question (as coordinated() counts it): its neighbouring words together
+    compiled.proximity = Or(proximity) if proximity else None
     return compiled
 
 

@@ -5,7 +5,10 @@ compiled; "x OR y" and a quoted phrase are one group each). A note matches when 
 its score is the sum of the groups' scores times the share of the groups it holds. A group's score is
 saturated once over all its fields, as BM25F does: the per-field BM25 scores of a word (title, summary
 and body, stemmed and exact) are added, read as a weighted term frequency (divided by the word's idf) and
-saturated with BM25's k1, so that one word found everywhere in a note cannot outweigh several words.
+saturated with BM25's k1, so that one word found everywhere in a note cannot outweigh several words; its
+idf is BM25F's, from the number of notes holding the group in any field (or any of its translations),
+not the idf of its rarest field, which overrated common words that are rare in titles or in a glossary
+translation.
 Short queries rank the notes holding every group first (a tier above the others); queries of
 QUESTION_WORDS or more words as typed (stop words included: a sentence, not a list of keywords) are
 questions: no tier, the share alone weighs the near misses, and fewer groups are needed. Quoted phrases
@@ -48,7 +51,8 @@ def coordinated(groups: list[Any], strict: list[bool], typed: int = 0, repeats: 
 
 
 def _group_idf(group: Any, searcher: Any) -> float:
-    """The idf of a group's rarest term in any field: what one occurrence of the group is worth."""
+    """The idf of a group's rarest term in any field: what one occurrence of the group is worth in the
+    fields' scores (to read them back as a term frequency)."""
     best = 0.0
     for fieldname, text in group.iter_all_terms():
         best = max(best, searcher.idf(fieldname, text))
@@ -97,18 +101,23 @@ class Coordinated(Query):
         sums: dict[int, float] = {}
         required = sum(self.strict)
         strict_held: dict[int, int] = {}
+        count = max(1, searcher.reader().doc_count())
         for group, strict, repeats in zip(self.groups, self.strict, self.repeats):
             m = group.matcher(searcher, context)
-            idf = _group_idf(group, searcher) if scored else 1.0
+            unit = _group_idf(group, searcher) if scored else 1.0
+            tfs: dict[int, float] = {}
             while m.is_active():
                 docnum = m.id()
                 held[docnum] = held.get(docnum, 0) + 1
                 if strict:
                     strict_held[docnum] = strict_held.get(docnum, 0) + 1
                 if scored:
-                    tf = m.score() / idf  # the fields' BM25 scores as one weighted term frequency
-                    sums[docnum] = sums.get(docnum, 0.0) + repeats * idf * (K1 + 1) * tf / (tf + K1)
+                    tfs[docnum] = m.score() / unit  # the fields' BM25 scores as one weighted term frequency
                 m.next()
+            # the group's rarity, as BM25F counts it: the notes holding it in any field (or translation)
+            idf = math.log(1 + (count - len(tfs) + 0.5) / (len(tfs) + 0.5)) if tfs else 0.0
+            for docnum, tf in tfs.items():
+                sums[docnum] = sums.get(docnum, 0.0) + repeats * idf * (K1 + 1) * tf / (tf + K1)
         ids = sorted(d for d, n in held.items() if n >= self.need and (not required or strict_held.get(d) == required))
         if not ids:
             return NullMatcher()
