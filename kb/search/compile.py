@@ -44,6 +44,7 @@ class Compiled:
     expansions_capped: bool = False
     expanded: list[dict] = field(default_factory=list)  # the glossary's terms used: words, language, terms
     repeats: list[int] = field(default_factory=list)  # how often the reader typed each group (BM25's qf)
+    own: list[Any] = field(default_factory=list)  # per group: the reader's own words if expanded, else None
 
     def marker(self, lang: str) -> Callable[[str], bool]:
         stems, fn = self.lang_terms.get(lang, set()), ANALYSE.get(lang, term_all)
@@ -168,7 +169,8 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
                 if q is not None]
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
-        compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats)
+        compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats,
+                                     own=compiled.own)
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
     proximity = []
@@ -215,6 +217,7 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
     if not matches:
         return strict
     merged: dict[int, Any] = {}
+    owned: dict[int, Any] = {}  # the merged groups' own words
     dropped: set[int] = set()
     for m in matches:
         indices = [runs[k][0] for k in range(m.start, m.end)]
@@ -233,16 +236,18 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
                     used.setdefault(lang, []).append(term)
         if len(alternatives) > 1:
             merged[indices[0]] = Or(alternatives)
+            owned[indices[0]] = alternatives[0]
             dropped.update(indices[1:])
             compiled.expanded.append({"words": " ".join(runs[k][1] for k in range(m.start, m.end)),
                                       "language": m.language, "terms": used})
-    groups, kept, repeats = [], [], []
+    groups, kept, repeats, own_words = [], [], [], []
     for i, (query, is_strict) in enumerate(zip(compiled.groups, strict)):
         if i not in dropped:
             groups.append(merged.get(i, query))
             kept.append(is_strict and i not in merged)
             repeats.append(compiled.repeats[i])
-    compiled.groups, compiled.repeats = groups, repeats
+            own_words.append(owned.get(i))
+    compiled.groups, compiled.repeats, compiled.own = groups, repeats, own_words
     return kept
 
 
