@@ -37,7 +37,7 @@ class Compiled:
     query: Any  # whoosh query of the positive part, or None
     groups: list[Any]  # one whoosh query per AND group
     excluded: Any  # whoosh query of the excluded items, or None
-    proximity: Any = None  # optional: the plain words as a phrase, to rank notes that have them together
+    proximity: Any = None  # optional, ranks only: the plain words as a phrase; a question's neighbouring pairs
     all_terms: set[str] = field(default_factory=set)  # for highlighting
     lang_terms: dict[str, set[str]] = field(default_factory=dict)
     prefixes: set[str] = field(default_factory=set)

@@ -58,7 +58,10 @@ class Pairs(Query):
         return hash((tuple(tuple(p) for p in self.pairs), self.weight, self.window, self.boost))
 
     def is_leaf(self) -> bool:
-        return True
+        return False  # as Coordinated: whoosh's walks over terms and leaves have nothing to find here
+
+    def children(self):
+        return iter(())
 
     def estimate_size(self, ixreader: Any) -> int:
         return ixreader.doc_count()
