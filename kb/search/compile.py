@@ -16,9 +16,10 @@ from whoosh.query.compound import PreloadedOr as Or
 
 from . import queryparse, textnorm
 from .analysis import ANALYSE, analyse_words, term_all
-from .coordination import coordinated
+from .coordination import QUESTION_WORDS, coordinated
 from .generation import Generation
 from .glossary import Glossary
+from .proximity import Pairs
 from .schema import POSITIONS, SECTIONS
 from .types import LANGS
 
@@ -36,13 +37,14 @@ class Compiled:
     query: Any  # whoosh query of the positive part, or None
     groups: list[Any]  # one whoosh query per AND group
     excluded: Any  # whoosh query of the excluded items, or None
-    proximity: Any = None  # optional: the plain words as a phrase, to rank notes that have them together
+    proximity: Any = None  # optional, ranks only: the plain words as a phrase; a question's neighbouring pairs
     all_terms: set[str] = field(default_factory=set)  # for highlighting
     lang_terms: dict[str, set[str]] = field(default_factory=dict)
     prefixes: set[str] = field(default_factory=set)
     expansions_capped: bool = False
     expanded: list[dict] = field(default_factory=list)  # the glossary's terms used: words, language, terms
     repeats: list[int] = field(default_factory=list)  # how often the reader typed each group (BM25's qf)
+    own: list[Any] = field(default_factory=list)  # per group: the reader's own words if expanded, else None
 
     def marker(self, lang: str) -> Callable[[str], bool]:
         stems, fn = self.lang_terms.get(lang, set()), ANALYSE.get(lang, term_all)
@@ -167,15 +169,44 @@ def compile_query(gen: Generation, parsed: queryparse.ParsedQuery, visible: froz
                 if q is not None]
     compiled.excluded = Or(excluded) if excluded else None
     if compiled.groups:
-        compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats)
+        compiled.query = coordinated(compiled.groups, strict, typed=len(groups), repeats=compiled.repeats,
+                                     own=compiled.own)
     plain = [w for group in groups if len(group) == 1 and group[0].kind == "word"
              for w in textnorm.words(group[0].text)]
-    if len(plain) >= PROXIMITY_MIN_WORDS:
-        phrases = [_Phrase(f"{section}_{lang}", terms, boost=boost)
-                   for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
-                   for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
-        compiled.proximity = Or(phrases) if phrases else None
+    proximity = []
+    if len(plain) >= PROXIMITY_MIN_WORDS:  # the plain words as a phrase
+        proximity = [_Phrase(f"{section}_{lang}", terms, boost=boost)
+                     for lang in LANGS + ("all",) if len(terms := analyse_words(lang, plain)) > 1
+                     for section, boost in SECTIONS.items() if f"{section}_{lang}" in POSITIONS]
+    if len(groups) >= QUESTION_WORDS and (pairs := _pairs(typed_groups)) is not None:
+        proximity.append(pairs)  # a question (as coordinated() counts it): its neighbouring words together
+    compiled.proximity = Or(proximity) if proximity else None
     return compiled
+
+
+def _pairs(typed: list[tuple[queryparse.Item, ...]]) -> Pairs | None:
+    """The neighbouring plain words of a query as typed (stop words left out, as the index's positions
+    leave them out), for each field with positions."""
+    words: list[str | None] = []  # None: a phrase or an OR between plain words (no pair across it)
+    for group in typed:
+        if len(group) == 1 and group[0].kind == "word":
+            words += [w for w in textnorm.words(group[0].text) if term_all(w)]
+        else:
+            words.append(None)
+    pairs = []
+    for first, second in zip(words, words[1:]):
+        if first is None or second is None:
+            continue
+        fields = []
+        for lang in LANGS + ("all",):
+            a, b = ANALYSE[lang](first), ANALYSE[lang](second)
+            if a and b:
+                for section, boost in SECTIONS.items():
+                    if f"{section}_{lang}" in POSITIONS:
+                        fields.append((f"{section}_{lang}", a, b, boost * (ALL_WEIGHT if lang == "all" else 1.0)))
+        if fields:
+            pairs.append(fields)
+    return Pairs(pairs) if pairs else None
 
 
 def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], glossary: Glossary) -> list[bool]:
@@ -186,6 +217,7 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
     if not matches:
         return strict
     merged: dict[int, Any] = {}
+    owned: dict[int, Any] = {}  # the merged groups' own words
     dropped: set[int] = set()
     for m in matches:
         indices = [runs[k][0] for k in range(m.start, m.end)]
@@ -204,16 +236,18 @@ def _expand(compiled: Compiled, strict: list[bool], single: list[str | None], gl
                     used.setdefault(lang, []).append(term)
         if len(alternatives) > 1:
             merged[indices[0]] = Or(alternatives)
+            owned[indices[0]] = alternatives[0]
             dropped.update(indices[1:])
             compiled.expanded.append({"words": " ".join(runs[k][1] for k in range(m.start, m.end)),
                                       "language": m.language, "terms": used})
-    groups, kept, repeats = [], [], []
+    groups, kept, repeats, own_words = [], [], [], []
     for i, (query, is_strict) in enumerate(zip(compiled.groups, strict)):
         if i not in dropped:
             groups.append(merged.get(i, query))
             kept.append(is_strict and i not in merged)
             repeats.append(compiled.repeats[i])
-    compiled.groups, compiled.repeats = groups, repeats
+            own_words.append(owned.get(i))
+    compiled.groups, compiled.repeats, compiled.own = groups, repeats, own_words
     return kept
 
 
