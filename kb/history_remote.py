@@ -3,6 +3,7 @@ questions about the commit graph a sync asks. Part of the history engine: git ru
 runner, here with a time limit, since a remote may hang."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -32,6 +33,7 @@ class RemoteHistory:
     def __init__(self, history: History, url: str):
         self.history, self.url = history, str(url)
         self._configured = False
+        self.guard = contextlib.nullcontext  # the Wiki sets its Store's ``rewriting``
 
     def _run(self, *args: str) -> tuple[int, str]:
         proc = self.history._git(*args, check=False)
@@ -135,9 +137,11 @@ class RemoteHistory:
         return out.split() if code == 0 else []
 
     def reset_to(self, revision: str) -> None:
-        """The branch, the staging area and the working tree at this commit (files it lacks are removed)."""
+        """The branch, the staging area and the working tree at this commit (files it lacks are removed);
+        readers of notes wait while git rewrites the files (``guard``: the Store's ``rewriting``)."""
         self.history.clear_stale_locks()
-        self.history._git("reset", "-q", "--hard", revision)
+        with self.guard():
+            self.history._git("reset", "-q", "--hard", revision)
 
     def parent(self, commit: str) -> str | None:
         """A commit's (first) parent, None for the first commit."""

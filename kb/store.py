@@ -14,6 +14,8 @@ from typing import Iterator
 from .errors import N_, Message, NoteNotFound, StorageError
 from .model import check_slug
 
+TREE_LOCK = "kb-tree.lock"  # in .git: held while a pull rewrites the working tree (Store.rewriting)
+
 SUFFIX = ".md"
 TRASH = ".trash"
 _AUX_RE = re.compile(r"^(\.[a-z][a-z0-9-]{0,40}|glossary)\.yml$")  # dot-files, and the glossary
@@ -55,9 +57,35 @@ class Store:
 
     def read_bytes(self, slug: str) -> bytes:
         try:
-            return self.path_for(slug).read_bytes()
+            with self._tree_steady():
+                return self.path_for(slug).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NoteNotFound(slug) from None
+
+    @contextlib.contextmanager
+    def _tree_steady(self) -> Iterator[None]:
+        """While a note is read: no `git reset` of the working tree (a pull from the content remote) is half
+        done, with a file removed and not yet written again (a shared lock; ``rewriting`` takes it alone)."""
+        path = self.root / ".git" / TREE_LOCK
+        if not path.exists():  # no content remote has ever rewritten this tree
+            yield
+            return
+        with open(path, "rb") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def rewriting(self) -> Iterator[None]:
+        """Around git rewriting many files of the working tree at once: readers wait for it (milliseconds)."""
+        with open(self.root / ".git" / TREE_LOCK, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def read_text(self, slug: str) -> str:
         return self.read_bytes(slug).decode("utf-8", errors="replace")

@@ -102,3 +102,21 @@ def test_trash_ids_and_kb_files_beside_the_notes(tmp_path):
     for bad in ("n.2026", "../n.20260101000000", "n.20260101000001", "N.20260101000000"):
         with pytest.raises(NoteNotFound):
             s.trash_path(bad)
+
+
+def test_a_read_waits_while_a_pull_rewrites_the_working_tree(tmp_path):
+    """git removes a changed file and writes it again; a reader in between must not find the note gone."""
+    import threading
+    (tmp_path / ".git").mkdir()
+    store = Store(tmp_path)
+    store.write_text("note", "---\ntitle: Old\n---\nold\n")
+    got = []
+    with store.rewriting():
+        (tmp_path / "note.md").unlink()  # as git does, mid-reset
+        reader = threading.Thread(target=lambda: got.append(store.read_bytes("note")))
+        reader.start()
+        reader.join(0.3)
+        assert reader.is_alive() and got == []  # it waits rather than answering "no such note"
+        (tmp_path / "note.md").write_bytes(b"---\ntitle: New\n---\nnew\n")
+    reader.join(5)
+    assert got == [b"---\ntitle: New\n---\nnew\n"]

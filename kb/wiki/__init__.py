@@ -93,6 +93,8 @@ class Wiki(reviewing.ReviewDates, attachments.AttachmentMethods, syncing.SyncMet
         # id), ("undelete", trash id, slug); what lives beside notes (comments) follows them
         self.move_hooks: list[Callable[[str, str, str], None]] = []
         self.remote = RemoteHistory(self.history, remote) if remote else None  # KB_GIT_REMOTE (syncing.py)
+        if self.remote:
+            self.remote.guard = self.store.rewriting  # no note is read half rewritten by a pull
         self.syncer: syncing.Syncer | None = None
 
     # --- reading ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from .test_focal_point import sign_in
+from .test_focal_point import sign_in, tick
 
 
 def test_a_followed_country_brings_a_new_note_to_the_header_and_the_notifications_page(browser, server):
@@ -25,8 +25,8 @@ def test_a_followed_country_brings_a_new_note_to_the_header_and_the_notification
         moussa.goto("/notes/new")
         moussa.fill("input[name=title]", title)
         moussa.select_option("select[name=language]", "en")
-        moussa.check("input[name=regions][value=Niger]")
-        moussa.check("input[name=topics][value=community-planning]")
+        tick(moussa, "input[name=regions][value=Niger]")
+        tick(moussa, "input[name=topics][value=community-planning]")
         moussa.fill("textarea[name=body]", "## Context\n\nCommittees keep the wells working.\n")
         moussa.select_option("select[name=status]", "published")
         moussa.click("button[name=save]")
