@@ -162,7 +162,8 @@ def search_latency(port: int, path_for, budget: float, reps: int) -> dict:
     return out
 
 
-def view_throughput(port: int, paths: list[str], seconds: float) -> dict:
+def timed_views(port: int, paths: list[str], seconds: float) -> tuple[list[float], int, float]:
+    """VIEW_CLIENTS clients asking for random pages for ``seconds``: (times of the 200s, errors, wall time)."""
     times: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -190,7 +191,12 @@ def view_throughput(port: int, paths: list[str], seconds: float) -> dict:
     for t in threads:
         t.join(timeout=seconds + TIMEOUT)
     wall = time.perf_counter() - started
-    return {"requests": len(times), "per_s": len(times) / wall, "errors": errors[0],
+    return times, errors[0], wall
+
+
+def view_throughput(port: int, paths: list[str], seconds: float) -> dict:
+    times, errors, wall = timed_views(port, paths, seconds)
+    return {"requests": len(times), "per_s": len(times) / wall, "errors": errors,
             "median_ms": statistics.median(times) * 1000 if times else None}
 
 

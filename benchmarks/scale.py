@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -45,14 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from compare_peer import get, memory  # noqa: E402
+from compare_peer import VIEW_CLIENTS, get, memory, timed_views  # noqa: E402
 from search_bench import CORPUS, OUT, QUERIES, log, machine, make_site, pct  # noqa: E402
 
 from kb.history import History  # noqa: E402
 from tests.liveserver import Server, site_env  # noqa: E402
 
 TIMEOUT = 120.0
-VIEW_CLIENTS = 4
 WARM_PASSES = 2
 SAVES = 10
 IMPORT_NOTES = 1000
@@ -142,34 +140,9 @@ def page_views(port: int, paths: list[str], seconds: float) -> dict:
     for _ in range(WARM_PASSES):  # each worker keeps its own pages: let both see each page before timing
         for path in paths:
             get(port, path)
-    times: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def client(n: int) -> None:
-        rng = random.Random(n)
-        for _ in range(100_000):
-            if time.monotonic() >= stop_at:
-                return
-            try:
-                status, _, elapsed = get(port, rng.choice(paths))
-            except OSError:
-                status, elapsed = 0, 0.0
-            with lock:
-                if status == 200:
-                    times.append(elapsed)
-                else:
-                    errors[0] += 1
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(VIEW_CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=seconds + TIMEOUT)
-    wall = time.perf_counter() - started
+    times, errors, wall = timed_views(port, paths, seconds)
     return {"first_views": summary(first), "clients": VIEW_CLIENTS, "per_s": round(len(times) / wall, 1),
-            "errors": errors[0], **summary(times)}
+            "errors": errors, **summary(times)}
 
 
 def saves(port: int, token: str, slugs: list[str]) -> dict:

@@ -37,13 +37,18 @@ CORPUS = [
 ]
 
 
+def index_with_glossary(root, glossary: str, corpus):
+    """A real index of ``corpus`` in ``root``, its queries expanded by ``glossary`` (YAML text)."""
+    (root / "glossary.yml").write_text(glossary, encoding="utf-8")
+    index = SearchIndex(root / "index")
+    index.rebuild(corpus)
+    index.use_glossary(root / "glossary.yml")
+    return index
+
+
 @pytest.fixture(scope="module")
 def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("glossary")
-    (root / "glossary.yml").write_text(GLOSSARY, encoding="utf-8")
-    index = SearchIndex(root / "index")
-    index.rebuild(CORPUS)
-    index.use_glossary(root / "glossary.yml")
+    index = index_with_glossary(tmp_path_factory.mktemp("glossary"), GLOSSARY, CORPUS)
     yield index
     index.close()
 

@@ -7,7 +7,9 @@ import datetime as dt
 
 import pytest
 
-from kb.search import IndexDoc, SearchIndex, SearchQuery
+from kb.search import IndexDoc, SearchQuery
+
+from .test_search_glossary import index_with_glossary
 
 UTC = dt.timezone.utc
 GLOSSARY = """# test glossary
@@ -35,11 +37,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("share")
-    (root / "glossary.yml").write_text(GLOSSARY, encoding="utf-8")
-    index = SearchIndex(root / "index")
-    index.rebuild(CORPUS)
-    index.use_glossary(root / "glossary.yml")
+    index = index_with_glossary(tmp_path_factory.mktemp("share"), GLOSSARY, CORPUS)
     yield index
     index.close()
 

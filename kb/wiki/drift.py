@@ -110,9 +110,11 @@ def suspects(indexer: "Indexer", stats: dict[str, list[int]]) -> set[str] | None
     return changed | touched | (set(recorded) - set(stats))
 
 
-def compare(indexer: "Indexer", slugs: set[str], on_disk: set[str], drift: "Drift") -> None:
-    """Fill ``drift`` for these notes: missing from the index, stale there, or orphaned."""
-    indexed = indexer.index.stored_hashes_of(slugs)
+def compare(indexer: "Indexer", slugs: set[str], on_disk: set[str], drift: "Drift",
+            indexed: dict[str, str] | None = None) -> None:
+    """Fill ``drift`` for these notes: missing from the index, stale there, or orphaned (``indexed``: the
+    index's stored hashes when already read, of every note)."""
+    indexed = indexer.index.stored_hashes_of(slugs) if indexed is None else indexed
     for slug in sorted(slugs):
         if slug not in on_disk:
             if slug in indexed:

@@ -140,16 +140,7 @@ class Indexer:
             drift_record.compare(self, suspects, on_disk, drift)
         else:
             indexed = self.index.stored_hashes()
-            for slug in slugs:
-                try:
-                    digest = self.files.digest(slug, self.store.read_bytes(slug))  # its attachments too
-                except (KbError, OSError):
-                    continue
-                if slug not in indexed:
-                    drift.missing.append(slug)
-                elif indexed[slug] != digest:
-                    drift.stale.append(slug)
-            drift.orphaned = sorted(s for s in indexed if s not in on_disk)
+            drift_record.compare(self, on_disk | set(indexed), on_disk, drift, indexed)
         changed = drift.missing + drift.stale + drift.orphaned
         if repair and changed and (created or len(changed) > max(REBUILD_ABOVE, len(on_disk) // 4)):
             drift.invalid = self.rebuild(stats=stats)[1]  # records the check itself
