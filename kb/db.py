@@ -6,6 +6,7 @@ plus a busy timeout (and writes that take the write lock up front) let several p
 from __future__ import annotations
 
 import weakref
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from . import migrate
 from .errors import ConfigError
 
+LOCKED_RETRIES = 5  # a start that finds the SQLite file locked by another starting worker tries again
 DatabaseFailure = sa_exc.SQLAlchemyError  # what the CLI turns into one line; callers need not import SQLAlchemy
 
 
@@ -81,10 +83,17 @@ class Database:
     def upgrade(self):
         """Bring the schema to the newest migration (kb.migrate): from nothing, from a database made by an
         earlier kb, or from an older revision; safe when several processes start at once."""
-        try:
-            return migrate.upgrade(self.engine, self.shown_url)
-        except sa_exc.DBAPIError as exc:  # cannot connect, or cannot write: a setting to fix, not a bug
-            raise self._cannot_open(exc) from None
+        for attempt in range(LOCKED_RETRIES + 1):
+            try:
+                return migrate.upgrade(self.engine, self.shown_url)
+            except sa_exc.OperationalError as exc:  # SQLite: another process switching the journal or migrating
+                if attempt < LOCKED_RETRIES and "database is locked" in str(exc.orig):
+                    time.sleep(0.2 * (attempt + 1))  # it is done in milliseconds; then the version says so
+                    continue
+                raise self._cannot_open(exc) from None
+            except sa_exc.DBAPIError as exc:  # cannot connect, or cannot write: a setting to fix, not a bug
+                raise self._cannot_open(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def revision(self) -> tuple[str | None, str]:
         """The database's schema revision (None before the first upgrade) and the newest this kb knows."""
