@@ -86,14 +86,11 @@ class Database:
         for attempt in range(LOCKED_RETRIES + 1):
             try:
                 return migrate.upgrade(self.engine, self.shown_url)
-            except sa_exc.OperationalError as exc:  # SQLite: another process switching the journal or migrating
-                if attempt < LOCKED_RETRIES and "database is locked" in str(exc.orig):
-                    time.sleep(0.2 * (attempt + 1))  # it is done in milliseconds; then the version says so
-                    continue
-                raise self._cannot_open(exc) from None
             except sa_exc.DBAPIError as exc:  # cannot connect, or cannot write: a setting to fix, not a bug
-                raise self._cannot_open(exc) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                # ...unless SQLite is locked by another worker starting at once: done in milliseconds, try again
+                if attempt == LOCKED_RETRIES or "database is locked" not in str(exc.orig):
+                    raise self._cannot_open(exc) from None
+                time.sleep(0.2 * (attempt + 1))
 
     def revision(self) -> tuple[str | None, str]:
         """The database's schema revision (None before the first upgrade) and the newest this kb knows."""
