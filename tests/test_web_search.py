@@ -1,5 +1,7 @@
 """/search and /api/search parameters through the real app: region and country filters, facet counts that
 agree with the totals they lead to, and one hit per translation group in the reader's language."""
+from dataclasses import replace
+
 import pytest
 
 EN = "reintegration-counselling-returnees-mali"
@@ -54,3 +56,24 @@ def test_one_hit_per_translation_group_in_the_readers_language(client, lang, sho
 def test_a_language_filter_shows_that_translation(client):
     data = api(client, headers={"Accept-Language": "en"}, q="Bamako Kayes", lang="fr")
     assert [h["slug"] for h in data["hits"]] == [FR]
+
+
+def test_a_focal_points_results_mark_drafts_and_internal_notes_and_the_marks_follow_a_change(app, as_user):
+    """The list marks come with the hit from the index (not a read of each listed note) and say what the
+    note is now: publishing the draft takes its mark off the next search."""
+    client = as_user("moussa")
+    slug = "profilage-vulnerabilites-donnees-sahel-fr"  # moussa's internal draft in the Sahel
+
+    def marks() -> str:
+        page = client.get("/search", query_string={"q": "profilage vulnérabilités"}).get_data(as_text=True)
+        assert f"/notes/{slug}" in page
+        item = page[page.index(f"/notes/{slug}"):]
+        return item[:item.index("</li>")]
+    listed = marks()
+    assert 'mark-draft">Draft<' in listed and 'mark-internal">Internal<' in listed
+    wiki = app.extensions["kb.wiki"]
+    author = app.extensions["kb.users"].by_username("moussa")
+    note = wiki.get_note(author, slug)
+    wiki.save(author, slug, replace(note.meta, status="published"), note.body, wiki.revision_of(slug))
+    listed = marks()
+    assert "mark-draft" not in listed and 'mark-internal">Internal<' in listed

@@ -7,6 +7,7 @@ Inside, one module per job, imports pointing down:
     writer      writes, the queue of writes, background merges, rebuilds          (files, schema)
     query       one search in named steps                 (compile, facets, snippets, suggest, generation)
     compile     parsed query -> whoosh queries          (queryparse, analysis, generation, coordination, glossary)
+    bulkor      a word's union over its fields, scored a block of postings at a time (whoosh's same scores)
     coordination  a ranked OR that keeps the near misses: the share of the query's words a note holds
     glossary    content/glossary.yml: terms in en/fr/ar, validated with line numbers; no whoosh   (analysis)
     facets      filters and disjunctive facet counts

@@ -27,4 +27,10 @@ def hit(gen: Generation, docnum: int, score: float, compiled: Compiled | None = 
                regions=list(doc["regions"]), topics=list(doc["topics"]),
                audience=list(doc["audience"]), summary=doc["summary"], updated=doc["updated"],
                score=float(score), snippet=snippet, reviewed=doc.get("reviewed"), review_due=doc.get("review_due"),
-               found_in=found_in)
+               found_in=found_in, status=_value_of(gen, "status", docnum),
+               visibility=_value_of(gen, "visibility", docnum))
+
+
+def _value_of(gen: Generation, fieldname: str, docnum: int) -> str:
+    """A one-valued indexed field of a note, from the generation's cached sets of each value's notes."""
+    return next((value for value, docs in gen.facet(fieldname).items() if docnum in docs), "")

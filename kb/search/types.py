@@ -81,6 +81,8 @@ class Hit:
     reviewed: dt.date | None = None
     review_due: dt.date | None = None
     found_in: str = ""  # the attachment the snippet comes from ("sop.pdf"), when not the note itself
+    status: str | None = None  # as indexed (None: not known here), for the list's draft/internal marks
+    visibility: str | None = None
 
 
 @dataclass

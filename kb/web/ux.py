@@ -6,6 +6,7 @@ import functools
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, g, render_template, request, send_from_directory
 from flask_babel import gettext as _
@@ -23,29 +24,33 @@ FILTER_PARAMS = ("region", "country", "topic", "audience", "lang")
 _SKIPPED = re.compile(r'<span class="skipped">\u2026 (\d+) \u2026</span>')
 
 
-def note_marks(slug: str) -> list[tuple[str, str]]:
+def note_marks(hit: Any) -> list[tuple[str, str]]:
     """(css class, translated word) for what a listed note is besides public and published: draft, in
-    review, internal, restricted. Visitors only ever list public, published notes, so nothing is read."""
+    review, internal, restricted. Visitors only ever list public, published notes, so nothing is read; a
+    search hit carries its status and visibility as indexed, else the note is read (once per page)."""
     if not current_user.is_authenticated:
         return []
-    cache = g.setdefault("kb_marks", {})
-    if slug not in cache:
-        try:
-            meta = current_wiki().get_note(current_user, slug).meta
-        except KbError:
-            cache[slug] = []
-            return []
-        marks = []
-        if meta.status == "draft":
-            marks.append(("draft", _("Draft")))
-        elif meta.status == "review":
-            marks.append(("review", _("In review")))
-        if meta.visibility == "internal":
-            marks.append(("internal", _("Internal")))
-        elif meta.visibility == "restricted":
-            marks.append(("restricted", _("Restricted")))
-        cache[slug] = marks
-    return cache[slug]
+    status, visibility = getattr(hit, "status", None), getattr(hit, "visibility", None)
+    if status is None or visibility is None:
+        slug = getattr(hit, "slug", hit)
+        cache = g.setdefault("kb_marks", {})
+        if slug not in cache:
+            try:
+                meta = current_wiki().get_note(current_user, slug).meta
+                cache[slug] = (meta.status, meta.visibility)
+            except KbError:
+                cache[slug] = ("", "")
+        status, visibility = cache[slug]
+    marks = []
+    if status == "draft":
+        marks.append(("draft", _("Draft")))
+    elif status == "review":
+        marks.append(("review", _("In review")))
+    if visibility == "internal":
+        marks.append(("internal", _("Internal")))
+    elif visibility == "restricted":
+        marks.append(("restricted", _("Restricted")))
+    return marks
 
 
 def active_filters() -> list[tuple[str, str, str]]:
