@@ -4,7 +4,8 @@ Callers import from here: ``SearchIndex`` (kb.search.index) and the interface's 
 Inside, one module per job, imports pointing down:
 
     index       SearchIndex: open, check and repair the index; search, visibility, backlinks, related
-    writer      writes, the queue of writes, background merges, rebuilds          (files, schema)
+    writer      writes, the queue of writes, background merges, rebuilds          (files, schema, parallel)
+    parallel    a rebuild on every core: shards indexed by forked processes, their segments listed together
     query       one search in named steps                 (compile, facets, snippets, suggest, generation)
     compile     parsed query -> whoosh queries          (queryparse, analysis, generation, coordination, glossary)
     bulkor      a word's union over its fields, scored a block of postings at a time (whoosh's same scores)

@@ -73,6 +73,7 @@ class Coordinated(Query):
         self.prefer = prefer  # widened: the notes holding this many groups rank a tier above the others
         self.repeats = list(repeats) if repeats else [1] * len(self.groups)
         self.own = list(own) if own else [None] * len(self.groups)
+        self._everywhere: tuple[Any, list[int]] | None = None  # (searcher, notes holding each group)
 
     def widened(self) -> "Coordinated":
         """The same query matching the notes holding any of the groups, the ones it matched ranked first in
@@ -107,9 +108,10 @@ class Coordinated(Query):
         sums: dict[int, float] = {}
         required = sum(self.strict)
         strict_held: dict[int, int] = {}
-        count = max(1, searcher.reader().doc_count())
+        everywhere = self._held_everywhere(searcher) if scored else None
+        count = max(1, (searcher.get_parent() if everywhere else searcher).doc_count())
         shares: dict[int, float] = {}
-        for group, strict, repeats, own in zip(self.groups, self.strict, self.repeats, self.own):
+        for n, (group, strict, repeats, own) in enumerate(zip(self.groups, self.strict, self.repeats, self.own)):
             mine = frozenset(own.matcher(searcher, None).all_ids()) if scored and own is not None else None
             m = group.matcher(searcher, context)
             unit = _group_idf(group, searcher) if scored else 1.0
@@ -125,7 +127,8 @@ class Coordinated(Query):
                     tfs[docnum] = m.score() / unit  # the fields' BM25 scores as one weighted term frequency
                 m.next()
             # the group's rarity, as BM25F counts it: the notes holding it in any field (or translation)
-            idf = math.log(1 + (count - len(tfs) + 0.5) / (len(tfs) + 0.5)) if tfs else 0.0
+            holding = everywhere[n] if everywhere else len(tfs)
+            idf = math.log(1 + (count - holding + 0.5) / (holding + 0.5)) if tfs else 0.0
             for docnum, tf in tfs.items():
                 sums[docnum] = sums.get(docnum, 0.0) + repeats * idf * (K1 + 1) * tf / (tf + K1)
         ids = sorted(d for d, n in held.items() if n >= self.need and (not required or strict_held.get(d) == required))
@@ -139,6 +142,20 @@ class Coordinated(Query):
                    + (TIER if self.prefer and held[d] >= self.prefer else 0.0)
                    for d in ids]
         return ListMatcher(ids, weights=weights)
+
+    def _held_everywhere(self, searcher: Any) -> list[int] | None:
+        """How many notes of the whole index hold each group, when it has several segments (None: one).
+        whoosh asks for a matcher per segment: counted in the segment alone, a group's idf would depend on
+        how the notes happen to be split (a note saved a minute ago, alone in its small segment, would
+        score as if every word were common). Counted once per search, over every segment."""
+        parent = searcher.get_parent()
+        if parent is searcher or parent.is_atomic():
+            return None
+        if self._everywhere is None or self._everywhere[0] is not parent:
+            counts = [sum(sum(1 for _ in group.matcher(sub, sub.boolean_context()).all_ids())
+                          for sub, _ in parent.subsearchers) for group in self.groups]
+            self._everywhere = (parent, counts)
+        return self._everywhere[1]
 
 
 def shown(score: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from whoosh import index as windex
 from whoosh.reading import SegmentReader
 
-from . import changes, failures
+from . import changes, failures, parallel
 from .files import IndexFiles
 from .schema import INDEX_VERSION, SCHEMA, codec, doc_fields
 from .types import IndexDoc, doc_from_json, doc_to_json
@@ -268,32 +268,33 @@ class Writes:
     def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None) -> int:
         """Index ``docs`` into a fresh generation, swap it in atomically and return the count.
 
-        ``progress`` is called with the running count after each note. Writes made meanwhile by other
-        processes are queued and replayed into the new generation right after the swap.
+        ``progress`` is called with 1 after each note. Writes made meanwhile by other processes are queued
+        and replayed into the new generation right after the swap.
         """
+        return self._rebuild_with(lambda ix, path: fill(ix, docs, progress))
+
+    def rebuild_notes(self, keys: list[str], make_docs: parallel.MakeDocs,
+                      progress: Callable[[int], None] | None = None) -> tuple[int, list[str]]:
+        """``rebuild`` of the notes named by ``keys``, whose documents ``make_docs(keys, errors)`` makes; on
+        every core when they are many (kb.search.parallel). Returns the count and the errors reported."""
+        workers = parallel.usable_workers(len(keys))
+        if workers == 1:
+            errors: list[str] = []
+            return self._rebuild_with(lambda ix, path: fill(ix, make_docs(keys, errors), progress)), errors
+        out: list[tuple[int, list[str]]] = []
+
+        def build(ix: Any, path: Path) -> int:
+            out.append(parallel.build(ix, path, keys, make_docs, fill, workers, progress))
+            return out[0][0]
+        self._rebuild_with(build)
+        return out[0]
+
+    def _rebuild_with(self, build: Callable[[Any, Path], int]) -> int:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with self.files.locked("rebuild"):
             path, ix = self._new_generation()
-            count, seen = 0, set()
             try:
-                writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=codec())
-                try:
-                    for doc in docs:
-                        if doc.slug in seen:
-                            log.warning("rebuild: duplicate note %s skipped", doc.slug)
-                            continue
-                        seen.add(doc.slug)
-                        writer.add_document(**doc_fields(doc))
-                        count += 1
-                        if pool_nearly_full(writer):  # a new segment, rather than sorting on disk
-                            writer.commit(merge=False)
-                            writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=codec())
-                        if progress is not None:
-                            progress(count)
-                    writer.commit(merge=False)
-                except BaseException:
-                    writer.cancel()
-                    raise
+                count = build(ix, path)
             except BaseException:
                 shutil.rmtree(path, ignore_errors=True)
                 raise
@@ -302,3 +303,28 @@ class Writes:
                 self._start_thread("_drainer", self._drain_loop)
             self.files.remove_other_generations(path)
         return count
+
+
+def fill(ix: Any, docs: Iterable[IndexDoc], step: Callable[[int], None] | None = None) -> int:
+    """One process's rebuild: add the notes to the empty index ``ix``, committing a segment whenever the
+    pool nears its bound; ``step(1)`` after each note. Returns the count."""
+    count, seen = 0, set()
+    writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=codec())
+    try:
+        for doc in docs:
+            if doc.slug in seen:
+                log.warning("rebuild: duplicate note %s skipped", doc.slug)
+                continue
+            seen.add(doc.slug)
+            writer.add_document(**doc_fields(doc))
+            count += 1
+            if pool_nearly_full(writer):  # a new segment, rather than sorting on disk
+                writer.commit(merge=False)
+                writer = ix.writer(limitmb=REBUILD_POOL_MB, codec=codec())
+            if step is not None:
+                step(1)
+        writer.commit(merge=False)
+    except BaseException:
+        writer.cancel()
+        raise
+    return count

@@ -118,10 +118,11 @@ class Indexer:
 
     def rebuild(self, progress: Progress = None, stats: dict | None = None) -> tuple[int, list[str]]:
         """Rebuild the whole index from content/ into a fresh directory, swapped in when complete."""
-        errors: list[str] = []
         slugs = self.store.slugs()
         stats = drift_record.file_stats(self.store.root, slugs) if stats is None else stats  # before reading
-        count = self.index.rebuild(self._docs(slugs, errors, progress))
+        dates = self.history.last_changes() if len(slugs) > 20 else None  # once, before any shard forks
+        count, errors = self.index.rebuild_notes(slugs, lambda keys, errs: self._docs(keys, errs, dates=dates),
+                                                 progress)
         drift_record.save(self, self.index.state(), stats, drift_record.invalid_slugs(errors))
         return count, errors
 
