@@ -83,3 +83,15 @@ def test_the_comparison_runs_over_deleted_documents_and_several_segments(index):
 
 def test_bulk_union_is_the_union_kb_compiles(index):
     assert kb.search.compile.Or is bulkor.Or
+
+
+def test_field_lengths_read_in_bulk_are_whooshs_own(index):
+    """Scores divide by each note's field lengths, read for a whole segment at once (kb.search.segments)."""
+    from kb.search.schema import SCHEMA
+    from kb.search.segments import _bulk_lengths
+    index.search(SearchQuery(q="protection"), None)
+    fields = [name for name in SCHEMA.names() if name.startswith(("title_", "summary_", "body_"))]
+    for leaf, _, _ in index._gen.leaves:
+        for name in fields:
+            assert _bulk_lengths(leaf, name) == [leaf.doc_field_length(d, name, 1)
+                                                 for d in range(leaf.doc_count_all())], name

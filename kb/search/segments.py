@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
 from whoosh.scoring import BM25F, BM25FScorer
 
 from .types import LANGS
@@ -48,9 +51,26 @@ class Segment:
 
     def field_lengths(self, leaf: Any, fieldname: str) -> list[int | None]:
         if fieldname not in self.lengths:
-            length = leaf.doc_field_length
-            self.lengths[fieldname] = [length(d, fieldname, 1) for d in range(leaf.doc_count_all())]
+            self.lengths[fieldname] = _bulk_lengths(leaf, fieldname)
         return self.lengths[fieldname]
+
+
+_LENGTHS = [None] + [byte_to_length(b) for b in range(1, 256)]  # whoosh's one-byte lengths, decoded once
+
+
+def _bulk_lengths(leaf: Any, fieldname: str) -> list[int | None]:
+    """Every document's length of ``fieldname`` in the segment, as ``leaf.doc_field_length(d, fieldname)``
+    answers it (None where the field is empty), read as one run of bytes: a call per document took 1.4 s
+    per worker start at 100,000 notes. Falls back to those calls for a reader kb does not know."""
+    count = leaf.doc_count_all()
+    perdoc = getattr(leaf, "_perdoc", None)
+    reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) if isinstance(perdoc, W3PerDocReader) \
+        else None
+    if type(reader) is not NumericColumn.Reader or reader._fixedlen != 1:
+        return [leaf.doc_field_length(d, fieldname, 1) for d in range(count)]
+    stored = min(reader._count, count)
+    raw = reader._dbfile.get(reader._basepos, stored) if stored else b""
+    return [_LENGTHS[b] for b in raw] + [None] * (count - stored)
 
 
 BODY_B = 1.0
