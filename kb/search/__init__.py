@@ -25,6 +25,7 @@ Inside, one module per job, imports pointing down:
     types       SearchQuery, SearchResults, Hit, IndexDoc; no whoosh                           (textnorm)
     textnorm    Unicode, Arabic and accent normalisation, words, stop words, snippets; no whoosh
     failures    failures answered rather than raised
+    viewfile    whoosh reads a segment's files in place (its BufferFile copied each into memory)
 
 Analysis: every text is indexed per language (``title_en``, ``body_fr``, …: English Porter; French Snowball,
 then accents folded; Arabic normalised, then stemmed) and once more unstemmed and folded across languages
@@ -33,10 +34,13 @@ words in any note. Queries never reach whoosh's parser: queryparse bounds them a
 """
 from __future__ import annotations
 
+from . import viewfile
 from .glossary import GlossaryError, parse as parse_glossary
 from .index import SearchIndex
 from .schema import INDEX_VERSION
 from .types import LANGS, Hit, IndexDoc, SearchQuery, SearchResults
+
+viewfile.install()  # before any index is opened
 
 __all__ = ["INDEX_VERSION", "LANGS", "GlossaryError", "Hit", "IndexDoc", "SearchIndex", "SearchQuery", "SearchResults",
            "parse_glossary"]

@@ -65,8 +65,11 @@ def _bulk_lengths(leaf: Any, fieldname: str) -> list[int | None]:
     know."""
     count = leaf.doc_count_all()
     perdoc = getattr(leaf, "_perdoc", None)
-    reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) if isinstance(perdoc, W3PerDocReader) \
-        else None
+    if not isinstance(perdoc, W3PerDocReader):
+        return [leaf.doc_field_length(d, fieldname, 1) for d in range(count)]
+    reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if reader is None:  # no note of the segment has the field: whoosh answers the default for each
+        return [1] * count
     if type(reader) is not NumericColumn.Reader or reader._fixedlen != 1:
         return [leaf.doc_field_length(d, fieldname, 1) for d in range(count)]
     stored = min(reader._count, count)
