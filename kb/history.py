@@ -23,6 +23,8 @@ _SYSTEM = ("kb", "kb@localhost")
 # git holds its lock files for milliseconds; one older than this was left by a process killed mid-commit
 STALE_LOCK_SECONDS = 5.0
 REWRITTEN = "kb-rewritten"  # a folder in .git: one stamp per file whose history was rewritten, named by its hash
+# a path's `git log` slower than this: the history is large enough to keep a commit graph (kb keeps it current)
+GRAPH_AFTER_SECONDS = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class History(HistoryReads):
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._graph: bool | None = None  # a commit graph kept (None: not looked yet)
 
     def _git(self, *args: str, input: bytes | None = None, check: bool = True,
              timeout: float | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -60,10 +63,21 @@ class History(HistoryReads):
         self._git("init", "-q", "-b", "main")
         self._git("config", "user.name", _SYSTEM[0])
         self._git("config", "user.email", _SYSTEM[1])
+        self.tune()
         self._git("add", "-A")
         if self._git("diff", "--cached", "--quiet", check=False).returncode != 0:
             self._git("commit", "-q", "-m", "Initial content")
         return True
+
+    def tune(self) -> None:
+        """Settings for a repository of many notes in one folder, set when kb creates it. Each save reads and
+        writes git's staging file (10 MB at 100,000 notes) and writes a new root tree: version 4 of that
+        file (paths prefix-compressed, `feature.manyFiles`) and a split one (a save writes only what
+        changed) took a save's `add` from 130 to 80 ms; a root tree compressed at level 1 is written in
+        0.24 s instead of 0.36 s at that size."""
+        for key, value in (("feature.manyFiles", "true"), ("core.splitIndex", "true"),
+                           ("core.looseCompression", "1")):
+            self._git("config", key, value)
 
     def _with_paths(self, *args: str, paths: list[str], check: bool = True) -> subprocess.CompletedProcess:
         """git ARGS with these paths, given on standard input (any number: no "Argument list too long")."""
@@ -96,12 +110,43 @@ class History(HistoryReads):
             made = self._git("commit-tree", *sign, tree, "-p", head, "-F", "-", input=text.encode("utf-8"),
                              env={"GIT_AUTHOR_NAME": _clean(author), "GIT_AUTHOR_EMAIL": email})
             self._git("update-ref", "-m", "commit: " + text.split("\n")[0][:200], "HEAD", made.stdout.decode().strip(), head)
+            self.graph_moved()
             return made.stdout.decode().strip()
         if (staged := self._staged()) is not None and not (staged & set(paths)):
             return None
         self._with_paths("commit", "-q", "--no-verify", "-m", message or "Update",
                          f"--author={_clean(author)} <{email}>", paths=paths)
+        self.graph_moved()
         return self.head()
+
+    # --- the commit graph: `git log -- path` in a large history -------------------------------------------
+    def _graph_kept(self) -> bool:
+        if self._graph is None:
+            info = self.root / ".git" / "objects" / "info"
+            self._graph = (info / "commit-graph").exists() or (info / "commit-graphs").is_dir()
+        return self._graph
+
+    def write_graph(self) -> None:
+        """Write git's commit graph with changed-path Bloom filters, adding the new commits as a layer: a
+        path's `git log` then skips the commits that did not touch it without comparing trees (in a flat
+        folder of 100,000 notes every commit's tree has 100,000 entries: 715 ms for the last revision of a
+        note, 23 ms with the graph; a layer for one new commit takes about 50 ms). A failure only leaves
+        the log slower."""
+        self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split", check=False)
+        self._graph = True
+
+    def graph_moved(self) -> None:
+        """The branch moved (a commit, a pull): a kept commit graph gets the new commits."""
+        if self._graph_kept():
+            self.write_graph()
+
+    def drop_graph(self) -> None:
+        """After a history rewrite: the graph names commits that are gone (written again when needed)."""
+        info = self.root / ".git" / "objects" / "info"
+        with contextlib.suppress(OSError):
+            (info / "commit-graph").unlink()
+        shutil.rmtree(info / "commit-graphs", ignore_errors=True)
+        self._graph = None
 
     def unstage(self, paths: list[str]) -> None:
         """Take paths out of the staging area again (after a commit that failed)."""
@@ -112,8 +157,12 @@ class History(HistoryReads):
         return proc.stdout.decode().strip() or None
 
     def last_revision(self, path: str) -> str | None:
-        """The id of the last commit that changed the file."""
+        """The id of the last commit that changed the file (slow in a large history: a commit graph is
+        then kept, see ``write_graph``)."""
+        started = time.perf_counter()
         proc = self._git("log", "-1", "--format=%H", "--", path, check=False)
+        if time.perf_counter() - started > GRAPH_AFTER_SECONDS and not self._graph_kept():
+            self.write_graph()
         return proc.stdout.decode().strip() or None
 
     def log(self, path: str | None = None, limit: int = 100) -> list[Revision]:
@@ -244,6 +293,7 @@ class History(HistoryReads):
                    "--message-callback", files[1]]
             proc = subprocess.run(cmd, cwd=self.root, capture_output=True, env=env, stdin=subprocess.DEVNULL)
         shutil.rmtree(self.root / ".git" / "filter-repo", ignore_errors=True)  # old commit ids, run markers
+        self.drop_graph()
         with contextlib.suppress(OSError):
             stamps = self.root / ".git" / REWRITTEN
             stamps.mkdir(exist_ok=True)

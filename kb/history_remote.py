@@ -142,6 +142,7 @@ class RemoteHistory:
         self.history.clear_stale_locks()
         with self.guard():
             self.history._git("reset", "-q", "--hard", revision)
+        self.history.graph_moved()
 
     def parent(self, commit: str) -> str | None:
         """A commit's (first) parent, None for the first commit."""
@@ -182,6 +183,7 @@ class RemoteHistory:
             self.history._git("init", "-q", "-b", BRANCH)
             self.history._git("config", "user.name", "kb")
             self.history._git("config", "user.email", "kb@localhost")
+            self.history.tune()
             self.configure()
             self.fetch()
             proc = self.history._git("checkout", "-q", "-B", BRANCH, TRACKING, check=False)

@@ -25,11 +25,12 @@ class Generation:
         self.searcher, self.reused, self.number = open_searcher(ix, CachedBM25F(by_id),
                                                    previous.reader if previous is not None else None)
         self.reader = self.searcher.reader()
-        self.live = frozenset(self.reader.all_doc_ids())
         self.leaves: list[tuple[Any, int, Segment]] = []
         if self.reader.doc_count_all():
             for leaf, offset in self.reader.leaf_readers():
                 self.leaves.append((leaf, offset, segments.get(self._key(leaf)) or Segment()))
+        parts = [seg.live(leaf, offset) for leaf, offset, seg in self.leaves]
+        self.live = parts[0] if len(parts) == 1 else frozenset().union(*parts)
         self.segments = {self._key(leaf): seg for leaf, _, seg in self.leaves}
         by_id.update((leaf.segment().segment_id(), (leaf, seg)) for leaf, _, seg in self.leaves)
         self._partial = self.reader.has_deletions()
@@ -70,8 +71,7 @@ class Generation:
         key = (fieldname, value)
         found = self._values.get(key)
         if found is None:
-            parts = [local if offset == 0 else frozenset(offset + d for d in local)
-                     for leaf, offset, seg in self.leaves if (local := seg.docs(leaf, fieldname, value))]
+            parts = [part for leaf, offset, seg in self.leaves if (part := seg.docs(leaf, fieldname, value, offset))]
             found = parts[0] if len(parts) == 1 else frozenset().union(*parts)
             if self._partial:
                 found = found & self.live

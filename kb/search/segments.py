@@ -14,30 +14,49 @@ from .types import LANGS
 
 class Segment:
     """What kb reads from one whoosh segment, kept while the segment lives: a segment never changes except
-    that its deleted documents only grow, so these sets (in the segment's own numbering) stay supersets of
-    its live documents and are intersected with ``Generation.live`` when used. Reopening the index after
-    a save then rereads only the new small segment, not the whole index."""
+    that its deleted documents only grow, so these sets stay supersets of its live documents and are
+    intersected with ``Generation.live`` when used. They are kept in the index's numbering (shifted by the
+    segment's offset, which a save leaves alone: only a merge of earlier segments moves it), so a new
+    searcher after a save rereads only the new small segment and joins the other segments' sets as they
+    are, not rebuilding a set per value over all notes (0.4 s of each save at 100,000 notes)."""
 
     MAX_VALUES = 20_000
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], frozenset[int]] = {}
+        self.offset = 0
         self.terms: dict[str, list[str]] = {}
         self.columns: dict[str, list[Any]] = {}
         self.lengths: dict[str, list[int | None]] = {}
+        self._live: tuple[tuple[int, int], frozenset[int]] | None = None
 
-    def docs(self, leaf: Any, fieldname: str, value: str) -> frozenset[int]:
+    def docs(self, leaf: Any, fieldname: str, value: str, offset: int = 0) -> frozenset[int]:
+        """The documents holding ``value``, numbered from ``offset`` (the segment's place in the index)."""
+        if offset != self.offset:
+            self.values.clear()
+            self.offset = offset
         key = (fieldname, value)
         found = self.values.get(key)
         if found is None:
             try:
-                found = frozenset(leaf.postings(fieldname, value).all_ids())
+                ids = leaf.postings(fieldname, value).all_ids()
+                found = frozenset(map(offset.__add__, ids) if offset else ids)
             except TermNotFound:
                 found = frozenset()
             if len(self.values) > self.MAX_VALUES:
                 self.values.clear()
             self.values[key] = found
         return found
+
+    def live(self, leaf: Any, offset: int) -> frozenset[int]:
+        """The segment's live documents, numbered from ``offset``; recomputed when deletions grew."""
+        deleted = leaf.segment().deleted_count() if leaf.has_deletions() else 0
+        if self._live is None or self._live[0] != (offset, deleted):
+            docs = frozenset(range(offset, offset + leaf.doc_count_all()))
+            if deleted:
+                docs = docs - frozenset(map(offset.__add__, leaf.segment().deleted_docs()))
+            self._live = ((offset, deleted), docs)
+        return self._live[1]
 
     def field_terms(self, leaf: Any, fieldname: str) -> list[str]:
         if fieldname not in self.terms:
