@@ -225,9 +225,23 @@ def page_weight(port: int, paths: list[str], typical: str) -> dict:
 
 def memory(server: Server) -> dict:
     workers = [rss_kib(pid) for pid in server.worker_pids()]
+    private = [_rollup_kib(pid, "Anonymous") for pid in server.worker_pids()]
     return {"workers_rss_mib": [round(w / 1024, 1) for w in workers],
             "worker_mean_rss_mib": round(sum(workers) / len(workers) / 1024, 1) if workers else None,
+            # RSS counts the pages of the mapped index files a worker touched, which the workers and the page
+            # cache share; its own (anonymous) memory is the part that grows with each worker
+            "workers_anon_mib": [round(w / 1024, 1) for w in private],
             "master_rss_mib": round(rss_kib(server.proc.pid) / 1024, 1) if server.proc else None}
+
+
+def _rollup_kib(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def measure(name: str, server: Server, search_path, page_path, pages: list[str], typical: str, args) -> dict:

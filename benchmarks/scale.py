@@ -331,6 +331,9 @@ def table(results: list[dict], info: dict, label: str, heads: list[str] | None =
         lambda r: f"{r['pages']['median_ms']:.0f} / {r['pages']['p95_ms']:.0f}")
     row("worker RSS before → after 10 saves, MiB", lambda r: "{} → {}".format(
         max(r["rss_before_saves"]["workers_rss_mib"]), max(r["rss_after_saves"]["workers_rss_mib"])))
+    row("· of which the worker's own (anonymous) memory, MiB", lambda r: "{} → {}".format(
+        max(r["rss_before_saves"].get("workers_anon_mib") or ["–"]),
+        max(r["rss_after_saves"].get("workers_anon_mib") or ["–"])))
     row("save (PUT) median / p95, ms", lambda r: f"{r['saves']['save']['median_ms']:.0f} / {r['saves']['save']['p95_ms']:.0f}")
     row("save to searchable median / p95, ms",
         lambda r: f"{r['saves']['searchable']['median_ms']:.0f} / {r['saves']['searchable']['p95_ms']:.0f}")

@@ -29,7 +29,7 @@ MAX_SEGMENTS = 8  # above this small segments are merged in the background, once
 MAX_SEGMENTS_BUSY = 24  # ... or at once, past this many
 MERGE_IDLE = 1.0  # seconds without a write before that merge
 MERGE_DOCS = 100  # segments smaller than this are merged whatever their neighbours' size
-REBUILD_POOL_MB = 512  # whoosh's estimate; the process grows by about as much during a rebuild
+REBUILD_POOL_MB = 1024  # whoosh's estimate of its pool (a segment is committed at 70 %): fewer, larger segments
 REPAIR_EVERY = 30.0  # seconds between two background refills of an index found damaged while serving
 
 
