@@ -9,9 +9,11 @@ import datetime as dt
 import random
 
 import pytest
+from whoosh.query import And as WhooshAnd
 from whoosh.query.compound import PreloadedOr
 
 import kb.search.compile
+import kb.search.coordination
 import kb.search.query
 from kb.search import IndexDoc, SearchIndex, SearchQuery
 from kb.search import bulkor
@@ -27,6 +29,7 @@ QUERIES = [
     ("how are unaccompanied children referred to a shelter at the border", {}),
     ("enregistrement naissance", {}), ("santé", {"lang": "fr"}), ("protection", {"region": "Sahel"}),
     ("support", {"topic": "legal-identity"}), ("victims", {"sort": "newest"}), ("documents", {"page": 2}),
+    ("shelter documents", {"page": 2}), ("water clinic", {"sort": "newest"}), ("abri eau", {"lang": "fr"}),
 ]
 
 
@@ -70,6 +73,8 @@ def test_the_bulk_union_finds_and_scores_exactly_as_whoosh(index, monkeypatch, q
     bulk = results(index, q, extra)
     monkeypatch.setattr(kb.search.compile, "Or", PreloadedOr)
     monkeypatch.setattr(kb.search.query, "Or", PreloadedOr)
+    monkeypatch.setattr(kb.search.query, "And", WhooshAnd)
+    monkeypatch.setattr(kb.search.coordination, "And", WhooshAnd)
     assert results(index, q, extra) == bulk
     assert bulk[0] > 0 and bulk[1]  # each query finds notes: the comparison is not between two empty lists
 
@@ -83,6 +88,7 @@ def test_the_comparison_runs_over_deleted_documents_and_several_segments(index):
 
 def test_bulk_union_is_the_union_kb_compiles(index):
     assert kb.search.compile.Or is bulkor.Or
+    assert kb.search.coordination.And is bulkor.And and kb.search.query.And is bulkor.And
 
 
 def test_field_lengths_read_in_bulk_are_whooshs_own(index):

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from whoosh.matching import NullMatcher, WrappingMatcher
-from whoosh.query import And, AndNot, Phrase, Term
+from whoosh.query import AndNot, Phrase, Term
 from whoosh.query.spans import Span, SpanNear2
 # whoosh's Or preloads matches into arrays below 5,000 documents and switches to a tree of binary unions
 # above: measured here, the tree is slower for every query shape kb builds (up to 4x on many-term ORs),
 # so the array form is kept at every size, computed in bulk (kb.search.bulkor: same matches and scores)
-from .bulkor import Or
+from .bulkor import And, Or
 
 from . import queryparse, textnorm
 from .analysis import ANALYSE, analyse_words, term_all

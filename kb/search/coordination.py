@@ -21,7 +21,9 @@ import math
 from typing import Any
 
 from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.query import And, Query
+from whoosh.query import Query
+
+from .bulkor import And
 
 QUESTION_WORDS = 6  # words (as typed, stop words included) from which a query is a question
 TIER = 1_000_000.0  # added per tier to the score of a note (taken off before it is shown)

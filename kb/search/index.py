@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from whoosh import index as windex
+from whoosh.classify import Bo1Model
+from whoosh.query import Term
 
-from . import changes, failures, query as querying
+from . import bulkor, changes, failures, query as querying
 from .files import IndexFiles
 from .generation import Generation
 from .glossary import GlossaryFile
@@ -318,9 +320,12 @@ class SearchIndex(Writes):
                 if not candidates:
                     return []
                 text = " ".join((doc["title"], doc["summary"], doc["excerpt"]))
-                results = gen.searcher.more_like(docnum, f"body_{doc['language']}", text=text,
-                                                 top=max(1, min(int(limit), 50)), numterms=12,
-                                                 filter=set(candidates))
+                # whoosh's more_like, with the key terms' union scored in bulk (kb.search.bulkor)
+                field = f"body_{doc['language']}"
+                terms = gen.searcher.key_terms_from_text(field, text, numterms=12, model=Bo1Model, normalize=False)
+                like = bulkor.Or([Term(field, word, boost=weight) for word, weight in terms])
+                results = gen.searcher.search(like, limit=max(1, min(int(limit), 50)), filter=set(candidates),
+                                              mask={docnum})
                 return [hit(gen, found.docnum, found.score or 0.0) for found in results]
         except Exception as exc:
             failures.failed("related failed for %s", exc, slug)

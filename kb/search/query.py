@@ -15,9 +15,10 @@ import time
 from typing import Any, Callable
 
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
-from whoosh.query import And, AndMaybe
+from whoosh.query import AndMaybe
 
 from . import queryparse
+from .bulkor import And
 from .compile import Or, compile_query, with_exclusions
 from .coordination import Coordinated, shown
 from .facets import Filters, all_facets

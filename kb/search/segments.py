@@ -41,7 +41,7 @@ class Segment:
         if found is None:
             try:
                 ids = leaf.postings(fieldname, value).all_ids()
-                found = frozenset(map(offset.__add__, ids) if offset else ids)
+                found = frozenset(_shared(map(offset.__add__, ids) if offset else ids, offset + leaf.doc_count_all()))
             except TermNotFound:
                 found = frozenset()
             if len(self.values) > self.MAX_VALUES:
@@ -53,7 +53,8 @@ class Segment:
         """The segment's live documents, numbered from ``offset``; recomputed when deletions grew."""
         deleted = leaf.segment().deleted_count() if leaf.has_deletions() else 0
         if self._live is None or self._live[0] != (offset, deleted):
-            docs = frozenset(range(offset, offset + leaf.doc_count_all()))
+            end = offset + leaf.doc_count_all()
+            docs = frozenset(_shared(range(offset, end), end))
             if deleted:
                 docs = docs - frozenset(map(offset.__add__, leaf.segment().deleted_docs()))
             self._live = ((offset, deleted), docs)
@@ -73,6 +74,17 @@ class Segment:
         if fieldname not in self.lengths:
             self.lengths[fieldname] = _bulk_lengths(leaf, fieldname)
         return self.lengths[fieldname]
+
+
+_INTS: list[int] = []  # one int object per document number, shared by every set that holds it
+
+
+def _shared(numbers: Any, end: int) -> Any:
+    """``numbers`` (below ``end``) as the shared int objects: at 100,000 notes the sets of facet values and
+    access classes hold some 1.6 million numbers, each its own 28-byte object unless shared."""
+    if len(_INTS) < end:
+        _INTS.extend(range(len(_INTS), end))
+    return map(_INTS.__getitem__, numbers)
 
 
 _LENGTHS = [None] + [byte_to_length(b) for b in range(1, 256)]  # whoosh's one-byte lengths, decoded once
