@@ -90,7 +90,8 @@ class ViewFile(io.RawIOBase):
             end = self._len if size is None else min(self._pos + size, self._len)
             chunk = io.BytesIO(self._view[self._pos:end])
             try:
-                found = pickle.load(chunk)  # nosec B301: whoosh's own index files, as whoosh reads them
+                # whoosh's own index files, unpickled as whoosh itself reads them
+                found = pickle.load(chunk)  # nosec B301
             except Exception:
                 if size is None or end == self._len:
                     raise
